@@ -1,0 +1,65 @@
+#!/bin/sh
+# Checks that the Debian packages migstream's build and tests need are
+# installed.  All present: prints nothing, exits 0.  Some missing: as root,
+# installs them with apt-get and exits with its status; otherwise prints the
+# apt-get line to run and exits 1, so that make stops.
+#
+# Usage: sh tools/deps.sh
+
+# One package per line; what follows '#' says why it is needed.
+PACKAGES='
+	build-essential	# gcc, make and the C library headers (gcc + make also do)
+	pkg-config	# the Makefile asks it for the jansson and cmocka flags
+	libjansson-dev	# JSON: vmdesc parsing and every JSON output
+	libcmocka-dev	# the unit tests in tests/unit
+	zlib1g-dev	# reads the gzip-compressed test streams (*.mig.gz)
+	qemu-system-x86	# QEMU 7.2 on Debian 12: tests that load real streams
+	man-db		# man --warnings: lints the pages in man/
+	groff-base	# the troff that man uses to format them
+'
+
+# True when Debian package $1 is installed ("install ok installed", or
+# "hold ok installed" for a held one).
+installed()
+{
+	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	case $status in
+	*" ok installed") return 0 ;;
+	esac
+	return 1
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "migstream: dpkg-query not found: not a Debian system, not" \
+	     "checking packages" >&2
+	exit 0
+fi
+
+missing=
+for pkg in $(printf '%s\n' "$PACKAGES" | sed 's/#.*//'); do
+	installed "$pkg" && continue
+	# A compiler and make are enough without the whole metapackage.
+	if [ "$pkg" = build-essential ] && installed gcc && installed make; then
+		continue
+	fi
+	missing="${missing:+$missing }$pkg"
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	echo "migstream: installing Debian packages: $missing" >&2
+	if ! apt-get update </dev/null; then
+		echo "migstream: apt-get update failed; trying the install" \
+		     "with the package lists at hand" >&2
+	fi
+	# $missing is a list of package names: split it on purpose.
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends $missing </dev/null
+	exit $?
+fi
+
+echo "migstream: missing Debian packages: $missing" >&2
+echo "  sudo apt-get install -y $missing" >&2
+exit 1
