@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stream parser: reads the record framing of a QEMU migration stream
+ * (header, configuration, sections, footers, commands, EOF, vmdesc) and
+ * hands each section's payload to the decoder that knows it: RAM to ram.c,
+ * device sections to the vmdesc-driven decoder.  Guest RAM is counted, never
+ * held.  The result is a struct mig_stream: the records in stream order,
+ * each device section with its state tree.
+ */
+#ifndef MIGSTREAM_STREAM_H
+#define MIGSTREAM_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "migstream/error.h"
+#include "migstream/reader.h"
+#include "migstream/state.h"
+
+#define MIG_FILE_MAGIC 0x5145564du	/* "QEVM" */
+#define MIG_FILE_VERSION 3u
+#define MIG_FILE_VERSION_COMPAT 2u
+
+enum mig_rec_type {
+	MIG_REC_EOF = 0x00,
+	MIG_REC_START = 0x01,
+	MIG_REC_PART = 0x02,
+	MIG_REC_END = 0x03,
+	MIG_REC_FULL = 0x04,
+	MIG_REC_SUBSECTION = 0x05,
+	MIG_REC_VMDESC = 0x06,
+	MIG_REC_CONFIG = 0x07,
+	MIG_REC_COMMAND = 0x08,
+	MIG_REC_FOOTER = 0x7e,
+};
+
+enum mig_cmd_id {
+	MIG_CMD_INVALID = 0,
+	MIG_CMD_OPEN_RETURN_PATH = 1,
+	MIG_CMD_PING = 2,
+	MIG_CMD_POSTCOPY_ADVISE = 3,
+	MIG_CMD_POSTCOPY_LISTEN = 4,
+	MIG_CMD_POSTCOPY_RUN = 5,
+	MIG_CMD_POSTCOPY_RAM_DISCARD = 6,
+	MIG_CMD_PACKAGED = 7,
+	MIG_CMD_ENABLE_COLO = 8,
+	MIG_CMD_POSTCOPY_RESUME = 9,
+	MIG_CMD_RECV_BITMAP = 10,
+	MIG_CMD_SWITCHOVER_START = 11,
+	MIG_CMD_MAX = 12,
+};
+
+/* How a section's payload was (or was not) understood. */
+enum mig_section_kind {
+	MIG_SEC_VMSTATE,	/* decoded from its vmdesc entry */
+	MIG_SEC_LEGACY,		/* vmdesc lists it as one opaque "data" buffer */
+	MIG_SEC_RAM,		/* "ram": decoded by ram.c */
+	MIG_SEC_UNDECODED,	/* no layout known: extent found by its footer */
+};
+
+/* One RAM block as listed by the MEM_SIZE record, with page counts. */
+struct mig_ram_block {
+	char name[256];
+	uint64_t length;	/* used_length in bytes */
+	uint64_t pages;		/* PAGE records */
+	uint64_t zero;		/* ZERO records */
+	uint64_t offset;	/* where the block list entry starts */
+};
+
+/* Counts of RAM records in one RAM section chunk (START/PART/END). */
+struct mig_ram_chunk {
+	uint64_t pages;		/* PAGE records */
+	uint64_t zero;		/* ZERO records */
+	uint64_t flushes;	/* MULTIFD_FLUSH records */
+	uint64_t page_bytes;	/* bytes of page data */
+	size_t nblocks;		/* blocks listed here (START only) */
+};
+
+struct mig_record {
+	enum mig_rec_type type;
+	uint64_t offset;	/* of the record type byte */
+	uint64_t size;		/* whole record, footer included */
+
+	/* START, PART, END, FULL */
+	uint32_t section_id;
+	char *name;		/* section idstr (START/FULL; copied for PART/END) */
+	uint32_t instance;
+	uint32_t version;
+	enum mig_section_kind kind;
+	uint64_t payload_offset;
+	uint64_t payload_size;
+	bool has_footer;
+	struct mig_node *tree;	/* MIG_SEC_VMSTATE and MIG_SEC_LEGACY */
+	char *vmsd;		/* vmdesc "vmsd_name" when known */
+	char *undecoded;	/* MIG_SEC_UNDECODED: why */
+	struct mig_ram_chunk ram;	/* MIG_SEC_RAM */
+
+	/* COMMAND */
+	uint16_t cmd;
+	uint16_t cmd_len;
+	uint8_t *cmd_data;	/* cmd_len bytes */
+
+	struct mig_record *next;
+};
+
+struct mig_stream {
+	char *name;
+	uint64_t size;		/* input bytes, when known */
+	uint64_t end;		/* offset where reading stopped */
+	bool complete;		/* read to EOF (and vmdesc) without error */
+	uint32_t file_version;
+
+	/* configuration record */
+	bool has_config;
+	uint64_t config_offset;
+	char *machine;
+	char **caps;
+	size_t ncaps;
+	bool has_uuid;
+	uint8_t uuid[16];
+	bool has_page_bits;
+	uint32_t page_bits;
+
+	bool footers;		/* sections carry footers */
+	uint64_t page_size;	/* target page size (vmdesc, else 4096) */
+
+	struct mig_record *records;
+	struct mig_record *last;
+	size_t nrecords;
+
+	struct mig_ram_block *ram_blocks;
+	size_t nram_blocks;
+
+	/* trailing VMDESCRIPTION */
+	bool has_vmdesc;
+	uint64_t vmdesc_offset;	/* of the 0x06 byte */
+	uint64_t vmdesc_size;	/* JSON bytes */
+	json_t *vmdesc;		/* parsed JSON (owned) */
+};
+
+struct mig_parse_opts {
+	/* Largest stream tail buffered from a pipe to find the vmdesc. */
+	uint64_t max_tail;
+};
+
+/*
+ * Reads the whole stream from @r.  On success *@out holds it and 0 is
+ * returned.  On a stream error *@out still holds everything read before
+ * the error (s->complete false) so callers can show it, and the error is
+ * returned: -MIG_ETRUNC, -MIG_EMAGIC, -MIG_EVERSION, -MIG_ERECORD,
+ * -MIG_EFOOTER, -MIG_ESECTION, -MIG_ECMD, -MIG_ERAM, -MIG_EVMDESC,
+ * -MIG_EDECODE, -MIG_ECONFIG, -MIG_ELIMIT; also -MIG_ENOMEM and -MIG_EIO
+ * (with *@out NULL when nothing could be allocated).  @opts may be NULL.
+ */
+int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
+		    struct mig_stream **out, struct mig_error *err);
+void mig_stream_free(struct mig_stream *s);
+
+/* "START", "PART", ..., or NULL for a byte that is no record type. */
+const char *mig_rec_type_name(int type);
+/* "switchover-start", ..., or NULL for an unknown id. */
+const char *mig_cmd_name(int cmd);
+/*
+ * Expected argument length of command @cmd, or -1 when it varies.
+ */
+int mig_cmd_fixed_len(int cmd);
+
+#endif

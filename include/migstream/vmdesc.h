@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vmdesc: the JSON description QEMU appends after EOF.  It lists, for
+ * every FULL section in the stream, the fields as they were written (type,
+ * size, array length, nested structs and subsections).  The decoder here
+ * walks a section payload with it and builds the state tree.
+ */
+#ifndef MIGSTREAM_VMDESC_H
+#define MIGSTREAM_VMDESC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "migstream/error.h"
+#include "migstream/reader.h"
+#include "migstream/state.h"
+
+/* Largest vmdesc JSON accepted (bytes). */
+#define MIG_VMDESC_MAX (64u << 20)
+/* Deepest nesting of structs and subsections decoded. */
+#define MIG_DEPTH_MAX 64
+
+/*
+ * Looks for the trailer "00 06 be32:len json" ending exactly at the end of
+ * the @len bytes at @tail (which start at absolute offset @tail_off).  On
+ * success sets *@marker_off to the offset of the 0x06 byte and *@json_len
+ * and returns true.
+ */
+bool mig_vmdesc_locate(const uint8_t *tail, size_t len, uint64_t tail_off,
+		       uint64_t *marker_off, uint64_t *json_len);
+
+/*
+ * Parses @len bytes of vmdesc JSON found at absolute offset @off and checks
+ * its shape (an object with a "devices" array of objects).  -MIG_EVMDESC
+ * with the offset of the bad byte, -MIG_ENOMEM.
+ */
+int mig_vmdesc_parse(const uint8_t *json, size_t len, uint64_t off,
+		     json_t **out, struct mig_error *err);
+
+/* The "devices" entry for (@name, @instance), or NULL. */
+json_t *mig_vmdesc_device(const json_t *vmdesc, const char *name,
+			  uint32_t instance);
+
+/* True when @dev is a legacy (non-VMState) entry: one "data" buffer. */
+bool mig_vmdesc_is_legacy(const json_t *dev);
+
+/*
+ * Decodes one section payload with its device entry @dev, reading from @r.
+ * @path names the section for messages ("section 'cpu' (id 5)").  *@out
+ * is the MIG_NODE_SECTION tree, also after a decode error (then it holds
+ * what was decoded before it; the caller frees it either way).  Errors: -MIG_ETRUNC,
+ * -MIG_EDECODE (payload and description disagree), -MIG_EVMDESC (the
+ * description is malformed), -MIG_ELIMIT (nesting), -MIG_ENOMEM,
+ * -MIG_EUNSUP (a field type this version cannot frame).
+ */
+int mig_vmdesc_decode(struct mig_reader *r, const json_t *dev,
+		      const char *path, struct mig_node **out,
+		      struct mig_error *err);
+
+#endif

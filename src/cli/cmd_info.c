@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * migstream info: one screen about a stream.  The text is rendered from the
+ * same JSON object that --json prints, so the two cannot disagree.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Integers above INT64_MAX are "0x..." strings in the JSON. */
+static uint64_t u64_of(const json_t *j)
+{
+	if (json_is_string(j))
+		return strtoull(json_string_value(j), NULL, 16);
+	return (uint64_t)json_integer_value(j);
+}
+
+static void print_size(uint64_t n)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = -1;
+
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		printf("%" PRIu64 " B", n);
+	else
+		printf("%.1f %s", v, units[u]);
+}
+
+static void print_text(const json_t *info)
+{
+	const json_t *conf = json_object_get(info, "configuration");
+	const json_t *vmdesc = json_object_get(info, "vmdesc");
+	const json_t *secs = json_object_get(info, "sections");
+	const json_t *blocks = json_object_get(info, "ram_blocks");
+	const json_t *cmds = json_object_get(info, "commands");
+	const json_t *size = json_object_get(info, "size");
+	const json_t *e;
+	size_t i;
+
+	printf("file          %s\n", json_string_value(json_object_get(info, "file")));
+	if (json_is_null(size))
+		printf("size          unknown\n");
+	else
+		printf("size          %" PRIu64 " bytes\n", u64_of(size));
+	printf("version       %" JSON_INTEGER_FORMAT "\n",
+	       json_integer_value(json_object_get(info, "file_version")));
+	if (json_is_object(conf)) {
+		const json_t *caps = json_object_get(conf, "capabilities");
+
+		printf("machine       %s\n",
+		       json_string_value(json_object_get(conf, "machine")));
+		printf("capabilities  ");
+		if (!json_array_size(caps))
+			printf("none");
+		json_array_foreach(caps, i, e)
+			printf("%s%s", i ? ", " : "", json_string_value(e));
+		printf("\n");
+		if (json_object_get(conf, "uuid"))
+			printf("uuid          %s\n", json_string_value(
+				json_object_get(conf, "uuid")));
+	} else {
+		printf("machine       unknown (no configuration record)\n");
+	}
+	printf("footers       %s\n",
+	       json_is_true(json_object_get(info, "footers")) ? "yes" : "no");
+	printf("page size     %" PRIu64 "\n",
+	       u64_of(json_object_get(info, "page_size")));
+	if (json_is_object(vmdesc))
+		printf("vmdesc        %" PRIu64 " bytes of JSON at 0x%" PRIx64 "\n",
+		       u64_of(json_object_get(vmdesc, "size")),
+		       u64_of(json_object_get(vmdesc, "offset")));
+	else
+		printf("vmdesc        none\n");
+	if (json_is_true(json_object_get(info, "complete")))
+		printf("read          to the end, %" JSON_INTEGER_FORMAT " records\n",
+		       json_integer_value(json_object_get(info, "records")));
+	else
+		printf("read          stopped at 0x%" PRIx64 " (the stream is invalid; see the error)\n",
+		       u64_of(json_object_get(info, "end")));
+
+	printf("\nsections (%zu):\n", json_array_size(secs));
+	printf("  %4s  %-36s %4s %5s %10s  %s\n", "id", "name", "inst", "ver",
+	       "bytes", "contents");
+	json_array_foreach(secs, i, e) {
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+		const json_t *why = json_object_get(e, "undecoded");
+
+		printf("  %4" JSON_INTEGER_FORMAT "  %-36s %4" JSON_INTEGER_FORMAT
+		       " %5" JSON_INTEGER_FORMAT " %10" PRIu64 "  ",
+		       json_integer_value(json_object_get(e, "section_id")),
+		       json_string_value(json_object_get(e, "name")),
+		       json_integer_value(json_object_get(e, "instance")),
+		       json_integer_value(json_object_get(e, "version")),
+		       u64_of(json_object_get(e, "bytes")));
+		if (!strcmp(kind, "ram"))
+			printf("RAM, %" JSON_INTEGER_FORMAT " records",
+			       json_integer_value(json_object_get(e, "records")));
+		else if (!strcmp(kind, "undecoded"))
+			printf("undecoded: %s", json_string_value(why));
+		else
+			printf("%s, %" JSON_INTEGER_FORMAT " nodes",
+			       strcmp(kind, "legacy") ? "decoded" : "legacy data",
+			       json_integer_value(json_object_get(e, "fields")));
+		printf("\n");
+	}
+
+	printf("\nRAM blocks (%zu):\n", json_array_size(blocks));
+	if (json_array_size(blocks))
+		printf("  %-36s %10s %10s %10s\n", "name", "length", "pages",
+		       "zero");
+	json_array_foreach(blocks, i, e) {
+		printf("  %-36s ", json_string_value(json_object_get(e, "name")));
+		{
+			char buf[32];
+			uint64_t len = u64_of(json_object_get(e, "length"));
+
+			if (len >= 1024 * 1024)
+				snprintf(buf, sizeof(buf), "%.1f MiB",
+					 (double)len / (1024 * 1024));
+			else
+				snprintf(buf, sizeof(buf), "%" PRIu64 " KiB",
+					 len / 1024);
+			printf("%10s", buf);
+		}
+		printf(" %10" PRIu64 " %10" PRIu64 "\n",
+		       u64_of(json_object_get(e, "pages")),
+		       u64_of(json_object_get(e, "zero_pages")));
+	}
+	if (json_array_size(blocks)) {
+		const json_t *ram = json_object_get(info, "ram");
+
+		printf("  page data: ");
+		print_size(u64_of(json_object_get(ram, "page_bytes")));
+		printf(" in %" PRIu64 " pages, %" PRIu64 " zero pages\n",
+		       u64_of(json_object_get(ram, "pages")),
+		       u64_of(json_object_get(ram, "zero_pages")));
+	}
+
+	printf("\ncommands (%zu):", json_array_size(cmds));
+	if (!json_array_size(cmds))
+		printf(" none");
+	printf("\n");
+	json_array_foreach(cmds, i, e) {
+		const json_t *name = json_object_get(e, "command");
+
+		printf("  0x%08" PRIx64 "  %s (0x%02" JSON_INTEGER_FORMAT "x), %" JSON_INTEGER_FORMAT " bytes\n",
+		       u64_of(json_object_get(e, "offset")),
+		       json_is_string(name) ? json_string_value(name) : "unknown",
+		       json_integer_value(json_object_get(e, "id")),
+		       json_integer_value(json_object_get(e, "length")));
+	}
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool as_json = false, quiet = false;
+	struct mig_stream *s;
+	json_t *j;
+	int c, rc, prc = EXIT_YES;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			as_json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			return cli_help("info");
+		default:
+			return cli_usage("info");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("info");
+
+	rc = cli_read_stream(argv[optind], &s);
+	if (!s)
+		return rc;
+	if (!quiet) {
+		j = mig_info_json(s);
+		if (as_json) {
+			prc = cli_print_json(j);
+		} else if (j) {
+			print_text(j);
+			if (fflush(stdout))
+				prc = EXIT_ERROR;
+		} else {
+			prc = EXIT_ERROR;
+		}
+		json_decref(j);
+	}
+	mig_stream_free(s);
+	return prc ? prc : rc;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the RAM section decoder, called by the stream parser. */
+#ifndef MIGSTREAM_LIB_RAM_H
+#define MIGSTREAM_LIB_RAM_H
+
+#include "migstream/stream.h"
+
+/* RAM_SAVE_FLAG_* bits of the record word (FORMAT.md section 4.1). */
+#define RAM_FLAG_FULL 0x01
+#define RAM_FLAG_ZERO 0x02
+#define RAM_FLAG_MEM_SIZE 0x04
+#define RAM_FLAG_PAGE 0x08
+#define RAM_FLAG_EOS 0x10
+#define RAM_FLAG_CONTINUE 0x20
+#define RAM_FLAG_XBZRLE 0x40
+#define RAM_FLAG_HOOK 0x80
+#define RAM_FLAG_COMPRESS_PAGE 0x100
+#define RAM_FLAG_MULTIFD_FLUSH 0x200
+
+/* Most RAM blocks one stream may list. */
+#define RAM_BLOCKS_MAX 4096
+
+/* Decoding state that spans RAM sections (the CONTINUE block). */
+struct ram_state {
+	bool ignore_shared;	/* x-ignore-shared: block list carries addresses */
+	bool mapped_ram;	/* mapped-ram capability */
+	long last;		/* index of the block of the last page, or -1 */
+};
+
+/*
+ * Reads one RAM chunk (the payload of a START, PART or END of "ram") up to
+ * and including its EOS record, counting pages into @rec->ram and @s's
+ * blocks.  Errors: -MIG_ETRUNC, -MIG_ERAM, -MIG_EUNSUP, -MIG_ELIMIT,
+ * -MIG_ENOMEM.
+ */
+int ram_read_chunk(struct mig_reader *r, struct mig_stream *s,
+		   struct ram_state *st, struct mig_record *rec,
+		   struct mig_error *err);
+
+#endif
