@@ -39,6 +39,10 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
+# Test programs outside tests/unit: the corpus check and the generator of
+# broken streams (testdata/bad/).
+EXTRA_TEST_BIN := $(O)/tests/test_corpus $(O)/tests/genbad
+
 LIB := $(O)/libmigstream.a
 BIN := $(O)/migstream
 
@@ -64,13 +68,23 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_CMOCKA) $(LDLIBS_JSON)
 
+$(O)/tests/test_corpus: $(O)/tests/corpus/test_corpus.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_CMOCKA) $(LDLIBS_JSON)
+
+$(O)/tests/genbad: $(O)/tests/bad/genbad.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
+
 # Debian packages the build and the tests need; installed when root,
 # otherwise the exact apt-get line is printed and make stops.
 deps:
 	$(Q)sh tools/deps.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(EXTRA_TEST_BIN)
 	$(Q)sh tests/run.sh $(O)
 
 demo: deps

@@ -139,7 +139,7 @@ EOF
     esac
 
     case "$set" in
-        *mappedram*|*compress*|*postcopy*|*returnpath*) expect=issue3 ;;
+        *mappedram*|*compress*) expect=issue3 ;;
         plain-noconfig) if [ "$ver" = 10.0 ]; then expect=truncated; else expect=complete; fi ;;
         *) expect=complete ;;
     esac

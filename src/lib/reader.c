@@ -45,8 +45,9 @@ static int truncated(const struct mig_reader *r, uint64_t need,
 		     struct mig_error *err)
 {
 	return mig_error_set(err, MIG_ETRUNC, r->base + r->pos,
-			     "truncated (need %llu bytes, have %zu)",
-			     (unsigned long long)need, avail(r));
+			     "truncated (need %llu byte%s, have %zu)",
+			     (unsigned long long)need, need == 1 ? "" : "s",
+			     avail(r));
 }
 
 /* Pipe only: appends up to @want more bytes to the window. */

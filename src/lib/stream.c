@@ -417,11 +417,13 @@ static int read_footer(struct pctx *c, struct mig_record *rec)
 
 	if (c->footers_known && !c->s->footers)
 		return 0;
+	if (mig_rd_at_end(c->r))
+		return mig_error_set(c->err, MIG_ETRUNC, at,
+				     "truncated: the stream ends after the payload of section '%s' (id %" PRIu32 "), before its footer or the next record",
+				     rec->name, rec->section_id);
 	ret = mig_rd_peek(c->r, 1, &p, c->err);
-	if (ret) {
-		/* A stream cut right after the payload. */
+	if (ret)
 		return ret;
-	}
 	if (p[0] != MIG_REC_FOOTER) {
 		if (!c->footers_known) {
 			c->footers_known = true;
