@@ -141,9 +141,33 @@ struct mig_stream {
 	json_t *vmdesc;		/* parsed JSON (owned) */
 };
 
+/* What a RAM page record did to a page, as reported to on_page. */
+enum mig_page_kind {
+	MIG_PAGE_DATA,		/* the page's bytes are in .data */
+	MIG_PAGE_FILL,		/* ZERO record: every byte is .fill */
+};
+
+struct mig_page {
+	const struct mig_ram_block *block;
+	uint64_t addr;		/* byte offset inside the block */
+	enum mig_page_kind kind;
+	const uint8_t *data;	/* page_size bytes (MIG_PAGE_DATA) */
+	uint8_t fill;		/* MIG_PAGE_FILL */
+	uint64_t offset;	/* input offset of the record */
+	uint64_t size;		/* page size in bytes */
+};
+
 struct mig_parse_opts {
 	/* Largest stream tail buffered from a pipe to find the vmdesc. */
 	uint64_t max_tail;
+	/*
+	 * Called for every page record in stream order (a later record for
+	 * the same page overrides an earlier one).  .data is valid only
+	 * during the call.  A non-zero return stops the parse with that
+	 * value (it should be a negative -MIG_E* code).
+	 */
+	int (*on_page)(void *ctx, const struct mig_page *page);
+	void *ctx;
 };
 
 /*

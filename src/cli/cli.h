@@ -34,12 +34,47 @@ int cli_usage(const char *name);
 int cli_help(const char *name);
 
 /*
- * Reads the stream at @path ("-" for stdin).  On return *@s holds what was
- * read (NULL only when nothing could be).  Prints the error, if any, and
- * returns the exit status it implies: EXIT_YES, EXIT_NO (the stream is
- * invalid) or EXIT_ERROR (I/O, memory, unsupported).
+ * Options every command that reads a stream shares.  Commands list
+ * CLI_INPUT_OPTIONS in their getopt_long table and pass every option they
+ * do not handle themselves to cli_input_option().
  */
-int cli_read_stream(const char *path, struct mig_stream **s);
+#define CLI_MAX_CAPS 16
+struct cli_input {
+	uint64_t offset;	/* --offset N: the stream starts at byte N */
+	const char *caps[CLI_MAX_CAPS];	/* --cap NAME: capabilities */
+	size_t ncaps;
+	bool quiet;		/* --quiet: no progress line */
+	struct mig_parse_opts parse;	/* page callback etc., set by the command */
+};
+
+/* Long option values above any short option character. */
+enum {
+	OPT_INPUT_OFFSET = 0x1000,
+	OPT_INPUT_CAP,
+	OPT_INPUT_QUIET,
+};
+
+#define CLI_INPUT_OPTIONS                                                    \
+	{ "offset", required_argument, NULL, OPT_INPUT_OFFSET },             \
+	{ "cap", required_argument, NULL, OPT_INPUT_CAP },                   \
+	{ "quiet", no_argument, NULL, OPT_INPUT_QUIET }
+
+/*
+ * Handles option @c with @arg if it is one of CLI_INPUT_OPTIONS: returns 1
+ * when handled, 0 when not an input option, -1 (after a message) when its
+ * argument is bad.
+ */
+int cli_input_option(struct cli_input *in, int c, const char *arg);
+
+/*
+ * Reads the stream at @path ("-" for stdin) as @in says (NULL: defaults).
+ * On return *@s holds what was read (NULL only when nothing could be).
+ * Prints the error, if any, and returns the exit status it implies:
+ * EXIT_YES, EXIT_NO (the stream is invalid) or EXIT_ERROR (I/O, memory,
+ * unsupported).
+ */
+int cli_read_stream(const char *path, const struct cli_input *in,
+		    struct mig_stream **s);
 
 /* Exit status for a library error code. */
 int cli_exit_for(int code);

@@ -11,8 +11,10 @@ int cmd_dump(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "offsets", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_INPUT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_input in = { 0 };
 	bool analyze = false, offsets = false;
 	struct mig_stream *s;
 	json_t *j;
@@ -36,7 +38,14 @@ int cmd_dump(int argc, char **argv)
 		case 'h':
 			return cli_help("dump");
 		default:
-			return cli_usage("dump");
+			switch (cli_input_option(&in, c, optarg)) {
+			case 1:
+				break;
+			case 0:
+				return cli_usage("dump");
+			default:
+				return EXIT_ERROR;
+			}
 		}
 	}
 	if (optind != argc - 1)
@@ -46,7 +55,7 @@ int cmd_dump(int argc, char **argv)
 		return cli_usage("dump");
 	}
 
-	rc = cli_read_stream(argv[optind], &s);
+	rc = cli_read_stream(argv[optind], &in, &s);
 	if (!s)
 		return rc;
 	j = analyze ? mig_dump_analyze(s)

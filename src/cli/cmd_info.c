@@ -162,11 +162,12 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_INPUT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	bool as_json = false, quiet = false;
+	struct cli_input in = { 0 };
+	bool as_json = false;
 	struct mig_stream *s;
 	json_t *j;
 	int c, rc, prc = EXIT_YES;
@@ -177,22 +178,26 @@ int cmd_info(int argc, char **argv)
 		case 'j':
 			as_json = true;
 			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			return cli_help("info");
 		default:
-			return cli_usage("info");
+			switch (cli_input_option(&in, c, optarg)) {
+			case 1:
+				break;
+			case 0:
+				return cli_usage("info");
+			default:
+				return EXIT_ERROR;
+			}
 		}
 	}
 	if (optind != argc - 1)
 		return cli_usage("info");
 
-	rc = cli_read_stream(argv[optind], &s);
+	rc = cli_read_stream(argv[optind], &in, &s);
 	if (!s)
 		return rc;
-	if (!quiet) {
+	if (!in.quiet) {
 		j = mig_info_json(s);
 		if (as_json) {
 			prc = cli_print_json(j);

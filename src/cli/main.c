@@ -12,9 +12,9 @@ const char *cli_prog = "migstream";
 
 static const struct cmd cmds[] = {
 	{ "info", cmd_info, "summarise a stream on one screen",
-	  "[--json] [--quiet] STREAM" },
+	  "[--json] [--quiet] [--offset N] STREAM" },
 	{ "dump", cmd_dump, "print the whole stream as JSON",
-	  "[--format tree|analyze] [--offsets] STREAM" },
+	  "[--format tree|analyze] [--offsets] [--offset N] STREAM" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -75,18 +75,55 @@ int cli_exit_for(int code)
 	}
 }
 
-int cli_read_stream(const char *path, struct mig_stream **s)
+int cli_input_option(struct cli_input *in, int c, const char *arg)
 {
+	char *end;
+
+	switch (c) {
+	case OPT_INPUT_OFFSET:
+		errno = 0;
+		in->offset = strtoull(arg, &end, 0);
+		if (errno || end == arg || *end || arg[0] == '-') {
+			cli_warn("bad --offset '%s' (a byte count, decimal or 0x hex)",
+				 arg);
+			return -1;
+		}
+		return 1;
+	case OPT_INPUT_CAP:
+		if (in->ncaps >= CLI_MAX_CAPS) {
+			cli_warn("at most %d --cap options", CLI_MAX_CAPS);
+			return -1;
+		}
+		in->caps[in->ncaps++] = arg;
+		return 1;
+	case OPT_INPUT_QUIET:
+		in->quiet = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_read_stream(const char *path, const struct cli_input *in,
+		    struct mig_stream **s)
+{
+	static const struct cli_input defaults;
 	struct mig_reader *r = NULL;
 	struct mig_error err;
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
 	int ret;
 
+	if (!in)
+		in = &defaults;
 	*s = NULL;
 	mig_error_clear(&err);
 	ret = mig_reader_open(&r, path, &err);
+	if (!ret && in->offset)
+		ret = mig_rd_skip(r, in->offset, &err);
 	if (!ret) {
-		ret = mig_stream_read(r, NULL, s, &err);
+		ret = mig_stream_read(r, &in->parse, s, &err);
+		mig_reader_free(r);
+	} else {
 		mig_reader_free(r);
 	}
 	if (ret) {

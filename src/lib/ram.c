@@ -119,6 +119,21 @@ static int page_block(struct mig_reader *r, struct mig_stream *s,
 	return 0;
 }
 
+/* Hands a page to the caller's callback; its error stops the parse. */
+static int report(struct ram_state *st, const struct mig_page *pg,
+		  struct mig_error *err)
+{
+	int ret = st->on_page(st->ctx, pg);
+
+	if (ret > 0)
+		ret = -ret;
+	if (ret && (!err || !err->code))
+		mig_error_set(err, ret, pg->offset,
+			      "stopped by the page consumer: %s",
+			      mig_strerror(ret));
+	return ret;
+}
+
 int ram_read_chunk(struct mig_reader *r, struct mig_stream *s,
 		   struct ram_state *st, struct mig_record *rec,
 		   struct mig_error *err)
@@ -147,15 +162,38 @@ int ram_read_chunk(struct mig_reader *r, struct mig_stream *s,
 			ret = page_block(r, s, st, at, flags, addr, &b, err);
 			if (!ret)
 				ret = mig_rd_u8(r, &fill, err);
-			if (!ret) {
-				b->zero++;
-				rec->ram.zero++;
+			if (ret)
+				break;
+			b->zero++;
+			rec->ram.zero++;
+			if (st->on_page) {
+				struct mig_page pg = {
+					.block = b, .addr = addr,
+					.kind = MIG_PAGE_FILL, .fill = fill,
+					.offset = at, .size = psize,
+				};
+
+				ret = report(st, &pg, err);
 			}
 			break;
 		case RAM_FLAG_PAGE:
 			ret = page_block(r, s, st, at, flags, addr, &b, err);
-			if (!ret)
-				ret = mig_rd_skip(r, psize, err);
+			if (ret)
+				break;
+			if (st->on_page) {
+				struct mig_page pg = {
+					.block = b, .addr = addr,
+					.kind = MIG_PAGE_DATA, .offset = at,
+					.size = psize,
+				};
+
+				ret = mig_rd_peek(r, (size_t)psize, &pg.data, err);
+				if (!ret)
+					ret = report(st, &pg, err);
+				if (ret)
+					break;
+			}
+			ret = mig_rd_skip(r, psize, err);
 			if (!ret) {
 				b->pages++;
 				rec->ram.pages++;

@@ -25,6 +25,8 @@ struct ram_state {
 	bool ignore_shared;	/* x-ignore-shared: block list carries addresses */
 	bool mapped_ram;	/* mapped-ram capability */
 	long last;		/* index of the block of the last page, or -1 */
+	int (*on_page)(void *ctx, const struct mig_page *page);
+	void *ctx;
 };
 
 /*

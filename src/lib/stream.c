@@ -758,6 +758,7 @@ static int read_records(struct pctx *c, uint64_t limit)
 static int read_stream(struct pctx *c)
 {
 	struct mig_stream *s = c->s;
+	const uint64_t start = mig_rd_offset(c->r);
 	const uint8_t *p;
 	uint32_t magic, version;
 	int ret;
@@ -766,7 +767,7 @@ static int read_stream(struct pctx *c)
 	if (ret)
 		return ret;
 	if (magic != MIG_FILE_MAGIC)
-		return mig_error_set(c->err, MIG_EMAGIC, 0,
+		return mig_error_set(c->err, MIG_EMAGIC, start,
 				     "not a migration stream (magic 0x%08" PRIx32 ", expected 0x%08x \"QEVM\")",
 				     magic, MIG_FILE_MAGIC);
 	ret = mig_rd_be32(c->r, &version, c->err);
@@ -774,10 +775,10 @@ static int read_stream(struct pctx *c)
 		return ret;
 	s->file_version = version;
 	if (version == MIG_FILE_VERSION_COMPAT)
-		return mig_error_set(c->err, MIG_EVERSION, 4,
+		return mig_error_set(c->err, MIG_EVERSION, start + 4,
 				     "stream version 2 is obsolete (QEMU reads only version 3)");
 	if (version != MIG_FILE_VERSION)
-		return mig_error_set(c->err, MIG_EVERSION, 4,
+		return mig_error_set(c->err, MIG_EVERSION, start + 4,
 				     "unsupported stream version %" PRIu32 " (expected 3)",
 				     version);
 	/* Files: find the vmdesc now, so its page size is known for RAM. */
@@ -788,7 +789,7 @@ static int read_stream(struct pctx *c)
 	}
 	ret = mig_rd_peek(c->r, 1, &p, c->err);
 	if (ret)
-		return mig_error_set(c->err, MIG_ETRUNC, 8,
+		return mig_error_set(c->err, MIG_ETRUNC, start + 8,
 				     "truncated: the stream ends after its header");
 	if (p[0] == MIG_REC_CONFIG) {
 		ret = read_config(c);
@@ -808,7 +809,11 @@ int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
 		.r = r,
 		.err = err ? err : &local,
 		.max_tail = opts && opts->max_tail ? opts->max_tail : TAIL_MAX,
-		.ram = { .last = -1 },
+		.ram = {
+			.last = -1,
+			.on_page = opts ? opts->on_page : NULL,
+			.ctx = opts ? opts->ctx : NULL,
+		},
 	};
 	struct mig_stream *s;
 	int ret;
