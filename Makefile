@@ -19,9 +19,11 @@ O ?= build
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wformat=2 \
 	-Wno-format-nonliteral -Wno-format-truncation -Werror
 CFLAGS ?= -O2 -g
+# Libraries the library itself needs (pkg-config names).
+LIB_PKGS := jansson zlib libxxhash
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -MMD -MP \
-	$(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null) $(CFLAGS) $(SAN)
-LDLIBS_JSON := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) 2>/dev/null) $(CFLAGS) $(SAN)
+LDLIBS_JSON := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
 LDLIBS_CMOCKA := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN)
 

@@ -12,7 +12,9 @@ PACKAGES='
 	pkg-config	# the Makefile asks it for the jansson and cmocka flags
 	libjansson-dev	# JSON: vmdesc parsing and every JSON output
 	libcmocka-dev	# the unit tests in tests/unit
-	zlib1g-dev	# reads the gzip-compressed test streams (*.mig.gz)
+	zlib1g-dev	# COMPRESS_PAGE records and gzip-compressed streams
+	libxxhash-dev	# per-page digests (dump --ram hash, diff)
+	gzip		# the corpus test unpacks analyze outputs with gzip -dc
 	qemu-system-x86	# QEMU 7.2 on Debian 12: tests that load real streams
 	man-db		# man --warnings: lints the pages in man/
 	groff-base	# the troff that man uses to format them
