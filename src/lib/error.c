@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Error records: the first failure wins, later ones are dropped. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ int mig_error_set(struct mig_error *err, int code, uint64_t offset,
 {
 	va_list ap;
 
+	if (code == INT_MIN)
+		code = MIG_EINVAL;
 	if (code < 0)
 		code = -code;
 	if (!err || err->code)
@@ -73,6 +76,9 @@ const char *mig_strerror(int code)
 		[MIG_EUNSUP] = "not supported",
 	};
 
+	/* -INT_MIN does not exist: compare before negating. */
+	if (code < 0 && code < -(int)(sizeof(names) / sizeof(names[0])))
+		return "unknown error";
 	if (code < 0)
 		code = -code;
 	if ((size_t)code >= sizeof(names) / sizeof(names[0]) || !names[code])

@@ -139,10 +139,7 @@ static void body_json(json_t *o, const struct mig_node *n, unsigned flags)
 								      : fields,
 				      node_json(k, flags));
 	json_object_set_new(o, "fields", fields);
-	if (json_array_size(subs))
-		json_object_set_new(o, "subsections", subs);
-	else
-		json_decref(subs);
+	json_object_set_new(o, "subsections", subs);
 }
 
 static json_t *element_json(const struct mig_node *el, unsigned flags)
@@ -240,6 +237,12 @@ static json_t *ram_chunk_json(const struct mig_ram_chunk *c)
 	json_object_set_new(o, "page_bytes", mig_json_u64(c->page_bytes));
 	json_object_set_new(o, "multifd_flushes", mig_json_u64(c->flushes));
 	json_object_set_new(o, "blocks", json_integer((json_int_t)c->nblocks));
+	/* Only in streams that have such records. */
+	if (c->compressed)
+		json_object_set_new(o, "compressed_pages",
+				    mig_json_u64(c->compressed));
+	if (c->xbzrle)
+		json_object_set_new(o, "xbzrle_pages", mig_json_u64(c->xbzrle));
 	return o;
 }
 
@@ -256,6 +259,27 @@ static json_t *ram_blocks_json(const struct mig_stream *s)
 		json_object_set_new(o, "length", mig_json_u64(b->length));
 		json_object_set_new(o, "pages", mig_json_u64(b->pages));
 		json_object_set_new(o, "zero_pages", mig_json_u64(b->zero));
+		/* Keys below only where the stream has the feature. */
+		if (b->compressed)
+			json_object_set_new(o, "compressed_pages",
+					    mig_json_u64(b->compressed));
+		if (b->xbzrle)
+			json_object_set_new(o, "xbzrle_pages",
+					    mig_json_u64(b->xbzrle));
+		if (b->has_addr)
+			json_object_set_new(o, "address", mig_json_u64(b->addr));
+		if (b->page_size)
+			json_object_set_new(o, "page_size",
+					    mig_json_u64(b->page_size));
+		if (b->mapped) {
+			json_t *m = json_object();
+
+			json_object_set_new(m, "bitmap_offset",
+					    mig_json_u64(b->bitmap_offset));
+			json_object_set_new(m, "pages_offset",
+					    mig_json_u64(b->pages_offset));
+			json_object_set_new(o, "mapped_ram", m);
+		}
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -337,6 +361,10 @@ json_t *mig_dump_json(const struct mig_stream *s, unsigned flags)
 	json_object_set_new(o, "file", safe_string(s->name, strlen(s->name)));
 	json_object_set_new(o, "size", s->size == MIG_NO_OFFSET ? json_null()
 						: mig_json_u64(s->size));
+	/* Only for a wrapped input: a bare stream's document is unchanged. */
+	if (s->wrapper)
+		json_object_set_new(o, "wrapper",
+				    mig_wrapper_json(s->wrapper, true));
 	json_object_set_new(o, "file_version", json_integer(s->file_version));
 	json_object_set_new(o, "configuration", config_json(s));
 	json_object_set_new(o, "footers", json_boolean(s->footers));
@@ -543,6 +571,10 @@ json_t *mig_info_json(const struct mig_stream *s)
 	json_object_set_new(o, "file", safe_string(s->name, strlen(s->name)));
 	json_object_set_new(o, "size", s->size == MIG_NO_OFFSET ? json_null()
 						: mig_json_u64(s->size));
+	/* Only for a wrapped input: a bare stream's document is unchanged. */
+	if (s->wrapper)
+		json_object_set_new(o, "wrapper",
+				    mig_wrapper_json(s->wrapper, true));
 	json_object_set_new(o, "file_version", json_integer(s->file_version));
 	json_object_set_new(o, "configuration", conf);
 	json_object_set_new(o, "footers", json_boolean(s->footers));
@@ -592,7 +624,7 @@ json_t *mig_info_json(const struct mig_stream *s)
 		json_object_set_new(e, "records", json_integer(
 			json_integer_value(json_object_get(e, "records")) + 1));
 		if (r->tree)
-			json_object_set_new(e, "fields", json_integer(
+			json_object_set_new(e, "nodes", json_integer(
 				(json_int_t)mig_node_count(r->tree) - 1));
 		if (r->undecoded)
 			json_object_set_new(e, "undecoded",
@@ -603,6 +635,8 @@ json_t *mig_info_json(const struct mig_stream *s)
 			total.page_bytes += r->ram.page_bytes;
 			total.flushes += r->ram.flushes;
 			total.nblocks += r->ram.nblocks;
+			total.compressed += r->ram.compressed;
+			total.xbzrle += r->ram.xbzrle;
 		}
 	}
 	json_object_set_new(o, "sections", secs);

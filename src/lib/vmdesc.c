@@ -14,8 +14,13 @@
 
 #include "migstream/vmdesc.h"
 
-/* Cap on nodes built for one section: hostile vmdescs cannot exhaust RAM. */
-#define NODES_MAX (4u << 20)
+/*
+ * Cap on nodes built for one section: hostile vmdescs cannot exhaust RAM.
+ * The largest real section seen (ICH9 LPC, QEMU 10.0) has about 33,000.
+ */
+#define NODES_MAX (1u << 20)
+/* Elements that take no bytes are not limited by the input: cap them. */
+#define EMPTY_ELEMENTS_MAX 4096u
 /* Cap on one leaf's size and on an array's element count. */
 #define LEAF_MAX (64u << 20)
 #define ARRAY_MAX (16u << 20)
@@ -75,6 +80,11 @@ int mig_vmdesc_parse(const uint8_t *json, size_t len, uint64_t off,
 				     "vmdesc of %zu bytes exceeds the limit of %u",
 				     len, MIG_VMDESC_MAX);
 	root = json_loadb((const char *)json, len, 0, &jerr);
+	/* jansson's position is one past the bad byte, except for UTF-8
+	 * errors, where it is the first byte of the bad sequence. */
+	if (!root && jerr.position > 0 &&
+	    json_error_code(&jerr) != json_error_invalid_utf8)
+		jerr.position--;
 	if (!root)
 		return mig_error_set(err, MIG_EVMDESC, off + (uint64_t)jerr.position,
 				     "vmdesc: bad JSON: %s (line %d, column %d)",
@@ -293,6 +303,9 @@ static int decode_list(struct dctx *c, const json_t *f, struct mig_node *node,
 		el = new_node(c, MIG_NODE_ELEMENT, NULL, "struct");
 		if (!el)
 			return -c->err->code;
+		/* An element's bytes start with its 0x01 marker, so cutting
+		 * the element cuts the marker too. */
+		el->offset = mig_rd_offset(c->r) - 1;
 		el->index = i;
 		mig_node_append(node, el);
 		ret = push(c, false, NULL, i);
@@ -480,6 +493,10 @@ static int decode_field(struct dctx *c, const json_t *f,
 				break;
 			ret = decode_elem(c, f, type, size, el, depth);
 			pop(c);
+			if (!ret && el->size == 0 && alen > EMPTY_ELEMENTS_MAX)
+				ret = fail(c, MIG_ELIMIT, el->offset,
+					   "vmdesc: array of %" PRIu64 " elements that take no bytes (at most %u)",
+					   alen, EMPTY_ELEMENTS_MAX);
 		}
 	} else {
 		ret = decode_elem(c, f, type, size, node, depth);
