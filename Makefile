@@ -20,10 +20,12 @@ WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wformat=2 \
 	-Wno-format-nonliteral -Wno-format-truncation -Werror
 CFLAGS ?= -O2 -g
 # Libraries the library itself needs (pkg-config names).
-LIB_PKGS := jansson zlib libxxhash
+LIB_PKGS := jansson zlib libxxhash liblzma libzstd lzo2
+# Libraries without a pkg-config file in Debian 12: libbz2.
+LIB_LDLIBS := -lbz2
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -MMD -MP \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) 2>/dev/null) $(CFLAGS) $(SAN)
-LDLIBS_JSON := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
+LDLIBS_JSON := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) $(LIB_LDLIBS)
 LDLIBS_CMOCKA := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN)
 
@@ -43,7 +45,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 # Test programs outside tests/unit: the corpus check and the generator of
 # broken streams (testdata/bad/).
-EXTRA_TEST_BIN := $(O)/tests/test_corpus $(O)/tests/genbad
+EXTRA_TEST_BIN := $(O)/tests/test_corpus $(if $(wildcard tests/bad/genbad.c),$(O)/tests/genbad)
 
 LIB := $(O)/libmigstream.a
 BIN := $(O)/migstream

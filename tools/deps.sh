@@ -14,6 +14,16 @@ PACKAGES='
 	libcmocka-dev	# the unit tests in tests/unit
 	zlib1g-dev	# COMPRESS_PAGE records and gzip-compressed streams
 	libxxhash-dev	# per-page digests (dump --ram hash, diff)
+	liblzma-dev	# xz-compressed streams and libvirt save images
+	libzstd-dev	# zstd-compressed streams and libvirt save images
+	libbz2-dev	# bzip2-compressed streams and libvirt save images
+	liblzo2-dev	# lzop-compressed streams and libvirt save images
+	lzop		# tests: makes the lzop inputs the reader must decode
+	xz-utils	# tests: makes xz inputs
+	zstd		# tests: makes zstd inputs
+	bzip2		# tests: makes bzip2 inputs
+	time		# tests: /usr/bin/time -f %M measures peak memory (pipes)
+	bsdutils	# tests: script(1) gives the progress test a terminal
 	gzip		# the corpus test unpacks analyze outputs with gzip -dc
 	qemu-system-x86	# QEMU 7.2 on Debian 12: tests that load real streams
 	man-db		# man --warnings: lints the pages in man/

@@ -9,6 +9,7 @@
 #include "migstream/stream.h"
 #include "migstream/vmdesc.h"
 #include "migstream/output.h"
+#include "migstream/ram.h"
 
 #define MIGSTREAM_VERSION "0.1.0"
 

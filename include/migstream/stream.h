@@ -65,9 +65,25 @@ enum mig_section_kind {
 struct mig_ram_block {
 	char name[256];
 	uint64_t length;	/* used_length in bytes */
-	uint64_t pages;		/* PAGE records */
+	uint64_t pages;		/* PAGE (and COMPRESS_PAGE) records */
 	uint64_t zero;		/* ZERO records */
 	uint64_t offset;	/* where the block list entry starts */
+	uint64_t xbzrle;	/* XBZRLE records */
+	uint64_t compressed;	/* COMPRESS_PAGE records, also in .pages */
+	/* x-ignore-shared: the block's guest physical address */
+	bool has_addr;
+	uint64_t addr;
+	/* postcopy-ram: the block's own (huge) page size, 0 when not sent */
+	uint64_t page_size;
+	/*
+	 * mapped-ram (FORMAT.md 4.9): file offsets of the block's dirty
+	 * bitmap and page array; both 0 for a block with no pages in the
+	 * file (x-ignore-shared).  Its pages count in .pages, the pages its
+	 * bitmap leaves clear (holes) in .zero.
+	 */
+	bool mapped;
+	uint64_t bitmap_offset;
+	uint64_t pages_offset;
 };
 
 /* Counts of RAM records in one RAM section chunk (START/PART/END). */
@@ -75,8 +91,10 @@ struct mig_ram_chunk {
 	uint64_t pages;		/* PAGE records */
 	uint64_t zero;		/* ZERO records */
 	uint64_t flushes;	/* MULTIFD_FLUSH records */
-	uint64_t page_bytes;	/* bytes of page data */
+	uint64_t page_bytes;	/* bytes of page data (decompressed) */
 	size_t nblocks;		/* blocks listed here (START only) */
+	uint64_t xbzrle;	/* XBZRLE records */
+	uint64_t compressed;	/* COMPRESS_PAGE records, also in .pages */
 };
 
 struct mig_record {
@@ -139,12 +157,31 @@ struct mig_stream {
 	uint64_t vmdesc_offset;	/* of the 0x06 byte */
 	uint64_t vmdesc_size;	/* JSON bytes */
 	json_t *vmdesc;		/* parsed JSON (owned) */
+
+	/* What the reader removed around the stream (owned), or NULL. */
+	struct mig_wrapper *wrapper;
 };
 
 /* What a RAM page record did to a page, as reported to on_page. */
 enum mig_page_kind {
 	MIG_PAGE_DATA,		/* the page's bytes are in .data */
 	MIG_PAGE_FILL,		/* ZERO record: every byte is .fill */
+	/*
+	 * XBZRLE record: .data holds .len bytes of delta against the page's
+	 * current content, already checked; mig_xbzrle_apply() (migstream/
+	 * ram.h) turns a copy of the page into its new content.
+	 */
+	MIG_PAGE_XBZRLE,
+};
+
+/* The record a page came in, for listings (MIG_PAGE_* says what it did). */
+enum mig_page_record {
+	MIG_PREC_PAGE,		/* PAGE: raw bytes */
+	MIG_PREC_ZERO,		/* ZERO */
+	MIG_PREC_XBZRLE,	/* XBZRLE delta */
+	MIG_PREC_COMPRESS,	/* COMPRESS_PAGE, decompressed into .data */
+	MIG_PREC_MAPPED,	/* mapped-ram: a page of a block's page array,
+				 * or (MIG_PAGE_FILL) a hole of its bitmap */
 };
 
 struct mig_page {
@@ -155,6 +192,30 @@ struct mig_page {
 	uint8_t fill;		/* MIG_PAGE_FILL */
 	uint64_t offset;	/* input offset of the record */
 	uint64_t size;		/* page size in bytes */
+	size_t block_index;	/* of .block in the stream's ram_blocks */
+	enum mig_page_record record;
+	size_t len;		/* bytes at .data: .size, or the XBZRLE delta */
+	/*
+	 * Input offset of the bytes at .data: for a compressed page, of its
+	 * be32 length; for a mapped-ram hole, of the bitmap byte.
+	 */
+	uint64_t data_offset;
+	uint64_t section;	/* input offset of the START/PART/END record */
+	/*
+	 * The input, for consumers that look at earlier bytes again (see
+	 * mig_rd_seek); they must leave its cursor where they found it.
+	 */
+	struct mig_reader *input;
+	/* The parse's error: a consumer that fails may fill it first. */
+	struct mig_error *err;
+};
+
+/* Where a parse is, for on_progress. */
+struct mig_progress {
+	uint64_t offset;	/* stream offset reached */
+	uint64_t in_bytes;	/* bytes taken from the file or pipe */
+	uint64_t in_size;	/* its size, MIG_NO_OFFSET when unknown */
+	const char *section;	/* section being read, or NULL */
 };
 
 struct mig_parse_opts {
@@ -168,6 +229,24 @@ struct mig_parse_opts {
 	 */
 	int (*on_page)(void *ctx, const struct mig_page *page);
 	void *ctx;
+	/*
+	 * Migration capabilities the caller knows were on at the source
+	 * (QEMU names, such as "x-ignore-shared"), for those the stream does
+	 * not record: x-ignore-shared, postcopy-ram and mapped-ram change
+	 * the RAM block list (FORMAT.md 4.3).  The configuration record's
+	 * capabilities and a POSTCOPY_ADVISE command count as well.  A name
+	 * mig_cap_known() does not know fails the parse with -MIG_EINVAL.
+	 */
+	const char *const *caps;
+	size_t ncaps;
+	/*
+	 * Called every @progress_step bytes of input (0: 4 MiB), never per
+	 * page, with where the parse is; for a progress line.  The library
+	 * keeps no clock: the callback decides when to show anything.
+	 */
+	void (*on_progress)(void *ctx, const struct mig_progress *p);
+	void *progress_ctx;
+	uint64_t progress_step;
 };
 
 /*

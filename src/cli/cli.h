@@ -23,6 +23,9 @@ struct cmd {
 
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_set(int argc, char **argv);
 
 extern const char *cli_prog;
 
@@ -30,6 +33,12 @@ extern const char *cli_prog;
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "usage: migstream NAME USAGE" and a hint; returns EXIT_ERROR. */
 int cli_usage(const char *name);
+/*
+ * For a command that takes exactly @want operands after its options (at
+ * argv[optind]...): says which is missing or unexpected, then prints the
+ * usage.  Returns EXIT_ERROR.
+ */
+int cli_operands(const char *name, int argc, char **argv, int want);
 /* Prints the command's help on stdout; returns EXIT_YES. */
 int cli_help(const char *name);
 
@@ -76,10 +85,41 @@ int cli_input_option(struct cli_input *in, int c, const char *arg);
 int cli_read_stream(const char *path, const struct cli_input *in,
 		    struct mig_stream **s);
 
+/*
+ * The progress line (progress.c).  cli_progress_start() says whether one
+ * may be shown (standard error is a terminal, not @quiet); pass
+ * cli_progress_update as mig_parse_opts.on_progress with @p as its context,
+ * and call cli_progress_end() after the parse to clear the line.
+ */
+struct cli_progress {
+	bool on;
+	bool shown;
+	double start;
+	double last;
+};
+bool cli_progress_start(struct cli_progress *p, bool quiet);
+void cli_progress_update(void *ctx, const struct mig_progress *m);
+void cli_progress_end(struct cli_progress *p);
+
 /* Exit status for a library error code. */
 int cli_exit_for(int code);
 
 /* Writes @j to stdout (indent 4, keys in insertion order, final newline). */
 int cli_print_json(json_t *j);
+
+/*
+ * Output files (cmd_encode.c).  cli_guard_output() makes a signal remove
+ * the writer's temporary file (one at a time); cli_guard_done() forgets
+ * it once committed or aborted.  cli_read_back() flushes @w and reads its
+ * temporary file as a stream into *@s, printing why when it fails (exit
+ * status returned).  cli_dump_lossless() is `dump --lossless`.
+ */
+struct mig_writer;
+void cli_guard_output(const struct mig_writer *w);
+void cli_guard_done(void);
+int cli_read_back(struct mig_writer *w, const char *out,
+		  struct mig_stream **s);
+int cli_dump_lossless(const char *path, const struct cli_input *in,
+		      const char *ram_file);
 
 #endif

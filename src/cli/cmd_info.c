@@ -33,6 +33,55 @@ static void print_size(uint64_t n)
 		printf("%.1f %s", v, units[u]);
 }
 
+/* The wrapper lines: what held the stream, and the libvirt domain. */
+static void print_wrapper(const json_t *w)
+{
+	const json_t *lv = json_object_get(w, "libvirt");
+	const json_t *comp = json_object_get(w, "compression");
+	const json_t *scomp = json_object_get(w, "stream_compression");
+	uint64_t off = u64_of(json_object_get(w, "offset"));
+
+	printf("wrapper       ");
+	if (json_is_string(comp))
+		printf("%s-compressed%s", json_string_value(comp),
+		       lv ? " " : "");
+	if (lv) {
+		const json_t *name = json_object_get(lv, "name");
+		const json_t *uuid = json_object_get(lv, "uuid");
+		const json_t *fmt = json_object_get(lv, "format");
+
+		printf("libvirt save image%s, version %" JSON_INTEGER_FORMAT
+		       ", format %s, %s\n",
+		       json_is_true(json_object_get(lv, "complete"))
+			       ? "" : " (incomplete: LibvirtQemudPart)",
+		       json_integer_value(json_object_get(lv, "version")),
+		       json_is_string(fmt) ? json_string_value(fmt) : "unknown",
+		       json_is_true(json_object_get(lv, "was_running"))
+			       ? "was running" : "was paused");
+		printf("domain        %s, uuid %s\n",
+		       json_is_string(name) ? json_string_value(name)
+					    : "(no <name>)",
+		       json_is_string(uuid) ? json_string_value(uuid)
+					    : "(none)");
+		printf("domain XML    %" JSON_INTEGER_FORMAT " bytes (%" JSON_INTEGER_FORMAT
+		       " reserved); info --json has it in full\n",
+		       json_integer_value(json_object_get(lv, "xml_size")),
+		       json_integer_value(json_object_get(lv, "data_len")));
+	} else if (!json_is_string(comp)) {
+		printf("none, the stream starts at --offset\n");
+	} else {
+		printf("\n");
+	}
+	if (off)
+		printf("input offset  %" PRIu64 " (0x%" PRIx64 ")\n", off, off);
+	if (json_is_string(comp) || json_is_string(scomp))
+		printf("stream        %s-compressed; offsets below are in the decompressed data\n",
+		       json_string_value(json_is_string(scomp) ? scomp : comp));
+	else
+		printf("stream        at 0x%" PRIx64 " in the file\n",
+		       u64_of(json_object_get(w, "stream_offset")));
+}
+
 static void print_text(const json_t *info)
 {
 	const json_t *conf = json_object_get(info, "configuration");
@@ -49,6 +98,8 @@ static void print_text(const json_t *info)
 		printf("size          unknown\n");
 	else
 		printf("size          %" PRIu64 " bytes\n", u64_of(size));
+	if (json_is_object(json_object_get(info, "wrapper")))
+		print_wrapper(json_object_get(info, "wrapper"));
 	printf("version       %" JSON_INTEGER_FORMAT "\n",
 	       json_integer_value(json_object_get(info, "file_version")));
 	if (json_is_object(conf)) {
@@ -105,9 +156,14 @@ static void print_text(const json_t *info)
 		else if (!strcmp(kind, "undecoded"))
 			printf("undecoded: %s", json_string_value(why));
 		else
-			printf("%s, %" JSON_INTEGER_FORMAT " nodes",
+		{
+			json_int_t n = json_integer_value(json_object_get(e,
+								"nodes"));
+
+			printf("%s, %" JSON_INTEGER_FORMAT " node%s",
 			       strcmp(kind, "legacy") ? "decoded" : "legacy data",
-			       json_integer_value(json_object_get(e, "fields")));
+			       n, n == 1 ? "" : "s");
+		}
 		printf("\n");
 	}
 
@@ -150,10 +206,10 @@ static void print_text(const json_t *info)
 	json_array_foreach(cmds, i, e) {
 		const json_t *name = json_object_get(e, "command");
 
-		printf("  0x%08" PRIx64 "  %s (0x%02" JSON_INTEGER_FORMAT "x), %" JSON_INTEGER_FORMAT " bytes\n",
+		printf("  0x%08" PRIx64 "  %s (0x%02x), %" JSON_INTEGER_FORMAT " bytes\n",
 		       u64_of(json_object_get(e, "offset")),
 		       json_is_string(name) ? json_string_value(name) : "unknown",
-		       json_integer_value(json_object_get(e, "id")),
+		       (unsigned)json_integer_value(json_object_get(e, "id")),
 		       json_integer_value(json_object_get(e, "length")));
 	}
 }
@@ -192,7 +248,7 @@ int cmd_info(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage("info");
+		return cli_operands("info", argc, argv, 1);
 
 	rc = cli_read_stream(argv[optind], &in, &s);
 	if (!s)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* migstream: the command table and what every command shares. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,15 @@ const char *cli_prog = "migstream";
 
 static const struct cmd cmds[] = {
 	{ "info", cmd_info, "summarise a stream on one screen",
-	  "[--json] [--quiet] [--offset N] STREAM" },
+	  "[--json] [--quiet] [--offset N] [--cap NAME]... STREAM" },
 	{ "dump", cmd_dump, "print the whole stream as JSON",
-	  "[--format tree|analyze] [--offsets] [--offset N] STREAM" },
+	  "[--format tree|analyze] [--offsets] [--ram summary|pages|hash] [--extract DIR [--force]] [--lossless [--ram-file FILE]] [--offset N] [--cap NAME]... STREAM" },
+	{ "diff", cmd_diff, "compare two streams: state field by field, RAM page by page",
+	  "[--json | --stat] [--ram off|stat|ranges] [--section PATTERN]... [--ignore PATTERN]... [--color auto|always|never] [--quiet] [--offset N] [--cap NAME]... A B" },
+	{ "encode", cmd_encode, "turn a lossless JSON document back into a stream",
+	  "[--ram-file FILE] -o OUT JSON" },
+	{ "set", cmd_set, "change fields of a stream in place",
+	  "[--quiet] [--offset N] [--cap NAME]... -o OUT STREAM PATH=VALUE..." },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -47,14 +54,27 @@ int cli_usage(const char *name)
 	return EXIT_ERROR;
 }
 
+int cli_operands(const char *name, int argc, char **argv, int want)
+{
+	int have = argc - optind;
+
+	if (have < want)
+		cli_warn("%s: missing STREAM operand", name);
+	else
+		cli_warn("%s: unexpected operand '%s'", name,
+			 argv[optind + want]);
+	return cli_usage(name);
+}
+
 int cli_help(const char *name)
 {
 	const struct cmd *c = find_cmd(name);
 
 	if (!c)
 		return EXIT_ERROR;
-	printf("usage: %s %s %s\n\n%s.\n\nSee %s-%s(1) for the options.\n",
-	       cli_prog, c->name, c->usage, c->summary, cli_prog, c->name);
+	printf("usage: %s %s %s\n\n%s %s: %s\nSee %s-%s(1) for the options.\n",
+	       cli_prog, c->name, c->usage, cli_prog, c->name, c->summary,
+	       cli_prog, c->name);
 	return EXIT_YES;
 }
 
@@ -94,6 +114,11 @@ int cli_input_option(struct cli_input *in, int c, const char *arg)
 			cli_warn("at most %d --cap options", CLI_MAX_CAPS);
 			return -1;
 		}
+		if (!mig_cap_known(arg)) {
+			cli_warn("unknown migration capability '%s' (QEMU's names, such as x-ignore-shared, postcopy-ram, mapped-ram)",
+				 arg);
+			return -1;
+		}
 		in->caps[in->ncaps++] = arg;
 		return 1;
 	case OPT_INPUT_QUIET:
@@ -109,6 +134,9 @@ int cli_read_stream(const char *path, const struct cli_input *in,
 {
 	static const struct cli_input defaults;
 	struct mig_reader *r = NULL;
+	struct mig_input_opts iopts = { 0 };
+	struct mig_parse_opts popts;
+	struct cli_progress prog;
 	struct mig_error err;
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
 	int ret;
@@ -117,13 +145,21 @@ int cli_read_stream(const char *path, const struct cli_input *in,
 		in = &defaults;
 	*s = NULL;
 	mig_error_clear(&err);
-	ret = mig_reader_open(&r, path, &err);
-	if (!ret && in->offset)
-		ret = mig_rd_skip(r, in->offset, &err);
+	/* The reader skips --offset and removes compression and libvirt
+	 * headers (input.h), so every command reads wrapped inputs. */
+	iopts.offset = in->offset;
+	ret = mig_reader_open_input(&r, path, &iopts, &err);
 	if (!ret) {
-		ret = mig_stream_read(r, &in->parse, s, &err);
-		mig_reader_free(r);
-	} else {
+		popts = in->parse;
+		popts.caps = in->caps;
+		popts.ncaps = in->ncaps;
+		if (!popts.on_progress && cli_progress_start(&prog, in->quiet)) {
+			popts.on_progress = cli_progress_update;
+			popts.progress_ctx = &prog;
+		}
+		ret = mig_stream_read(r, &popts, s, &err);
+		if (popts.on_progress == cli_progress_update)
+			cli_progress_end(&prog);
 		mig_reader_free(r);
 	}
 	if (ret) {
@@ -162,6 +198,7 @@ static void print_help(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static char progname[64];
 	const struct cmd *c;
 
 	if (argc < 2) {
@@ -177,7 +214,7 @@ int main(int argc, char **argv)
 		return EXIT_YES;
 	}
 	if (!strcmp(argv[1], "help")) {
-		if (argc == 2) {
+		if (argc == 2 || !strcmp(argv[2], "help")) {
 			print_help(stdout);
 			return EXIT_YES;
 		}
@@ -193,5 +230,9 @@ int main(int argc, char **argv)
 			 cli_prog);
 		return EXIT_ERROR;
 	}
+	/* getopt names the program by argv[0] in its messages: make them
+	 * read "migstream: info: unrecognized option ...". */
+	snprintf(progname, sizeof(progname), "%s: %s", cli_prog, c->name);
+	argv[1] = progname;
 	return c->fn(argc - 1, argv + 1);
 }

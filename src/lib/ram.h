@@ -3,6 +3,7 @@
 #ifndef MIGSTREAM_LIB_RAM_H
 #define MIGSTREAM_LIB_RAM_H
 
+#include "migstream/ram.h"
 #include "migstream/stream.h"
 
 /* RAM_SAVE_FLAG_* bits of the record word (FORMAT.md section 4.1). */
@@ -20,20 +21,50 @@
 /* Most RAM blocks one stream may list. */
 #define RAM_BLOCKS_MAX 4096
 
+/* Version of the mapped-ram block header QEMU writes (and reads, at most). */
+#define RAM_MAPPED_VERSION 1
+/* Bytes of a mapped-ram block header. */
+#define RAM_MAPPED_HEADER 28
+
 /* Decoding state that spans RAM sections (the CONTINUE block). */
 struct ram_state {
 	bool ignore_shared;	/* x-ignore-shared: block list carries addresses */
 	bool mapped_ram;	/* mapped-ram capability */
+	bool postcopy;		/* postcopy-ram: block list may carry page sizes */
+	/* POSTCOPY_ADVISE arguments, when it had them */
+	bool advised;
+	uint64_t advise_sizes;	/* OR of the page sizes of all blocks */
+	uint64_t advise_target;	/* target page size */
 	long last;		/* index of the block of the last page, or -1 */
 	int (*on_page)(void *ctx, const struct mig_page *page);
 	void *ctx;
+	uint8_t *page;		/* a page for COMPRESS_PAGE (page_cap bytes) */
+	size_t page_cap;
 };
+
+/*
+ * Takes the capabilities of @opts (--cap): -MIG_EINVAL for a name that
+ * mig_cap_known() does not know.
+ */
+int ram_take_caps(struct ram_state *st, const char *const *caps, size_t n,
+		  struct mig_error *err);
+
+/*
+ * A POSTCOPY_ADVISE command with @len bytes of arguments at @data: with
+ * its 16 bytes (postcopy-ram on), RAM block lists that follow may carry
+ * page sizes, and those sizes are bits of the first argument.
+ */
+void ram_postcopy_advise(struct ram_state *st, const uint8_t *data,
+			 size_t len);
+
+/* Frees what @st allocated. */
+void ram_state_release(struct ram_state *st);
 
 /*
  * Reads one RAM chunk (the payload of a START, PART or END of "ram") up to
  * and including its EOS record, counting pages into @rec->ram and @s's
  * blocks.  Errors: -MIG_ETRUNC, -MIG_ERAM, -MIG_EUNSUP, -MIG_ELIMIT,
- * -MIG_ENOMEM.
+ * -MIG_ENOMEM, and what the page callback returns.
  */
 int ram_read_chunk(struct mig_reader *r, struct mig_stream *s,
 		   struct ram_state *st, struct mig_record *rec,

@@ -123,6 +123,7 @@ void mig_stream_free(struct mig_stream *s)
 	free(s->machine);
 	free(s->ram_blocks);
 	json_decref(s->vmdesc);
+	mig_wrapper_free(s->wrapper);
 	free(s->name);
 	free(s);
 }
@@ -159,6 +160,16 @@ static struct section *find_section(struct pctx *c, uint32_t id)
 		if (c->secs[i].id == id)
 			return &c->secs[i];
 	return NULL;
+}
+
+/* Index of the first byte of @s outside printable ASCII. */
+static size_t first_unprintable(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] <= 0x7e)
+		i++;
+	return i;
 }
 
 static bool printable(const char *s)
@@ -214,10 +225,13 @@ static int scan_tail(struct pctx *c)
 		ret = check_page_size(c, v, c->vmdesc_marker + 5, "vmdesc");
 		if (ret)
 			return ret;
-		if (c->s->has_page_bits && v != c->s->page_size)
+		/* A pipe reaches the vmdesc after RAM was read with the
+		 * default page size: it must have been the right one. */
+		if ((c->s->has_page_bits || c->s->nram_blocks) &&
+		    v != c->s->page_size)
 			return mig_error_set(c->err, MIG_EVMDESC,
 					     c->vmdesc_marker + 5,
-					     "vmdesc page size %" PRIu64 " differs from the configuration's %" PRIu64,
+					     "vmdesc page size %" PRIu64 " differs from the %" PRIu64 " the stream was read with",
 					     v, c->s->page_size);
 		c->s->page_size = v;
 	}
@@ -241,7 +255,7 @@ static int read_config(struct pctx *c)
 		return ret;
 	if (len == 0 || len > MACHINE_NAME_MAX)
 		return mig_error_set(c->err, MIG_ECONFIG, at + 1,
-				     "configuration: machine type name of %" PRIu32 " bytes (expected 1 to %d)",
+				     "machine type name of %" PRIu32 " bytes (expected 1 to %d)",
 				     len, MACHINE_NAME_MAX);
 	s->machine = calloc(1, len + 1);
 	if (!s->machine)
@@ -251,7 +265,7 @@ static int read_config(struct pctx *c)
 		return ret;
 	if (strlen(s->machine) != len || !printable(s->machine))
 		return mig_error_set(c->err, MIG_ECONFIG, at + 5,
-				     "configuration: machine type name is not printable text");
+				     "machine type name is not printable text");
 
 	for (;;) {
 		const uint8_t *p;
@@ -259,6 +273,10 @@ static int read_config(struct pctx *c)
 		char name[256];
 		uint32_t version;
 
+		/* The record ends where no subsection follows; a stream cut
+		 * here is reported by the record loop. */
+		if (mig_rd_at_end(c->r))
+			return 0;
 		ret = mig_rd_peek(c->r, 1, &p, c->err);
 		if (ret)
 			return ret;
@@ -278,7 +296,7 @@ static int read_config(struct pctx *c)
 			if (s->page_bits < 10 || s->page_bits > 16)
 				return mig_error_set(c->err, MIG_ECONFIG,
 						     mig_rd_offset(c->r) - 4,
-						     "configuration: target page bits %" PRIu32 " out of range 10..16",
+						     "target page bits %" PRIu32 " out of range 10..16",
 						     s->page_bits);
 			s->has_page_bits = true;
 			s->page_size = 1ull << s->page_bits;
@@ -291,7 +309,7 @@ static int read_config(struct pctx *c)
 			if (n > CAPS_MAX)
 				return mig_error_set(c->err, MIG_ECONFIG,
 						     mig_rd_offset(c->r) - 4,
-						     "configuration: %" PRIu32 " capabilities (at most %d)",
+						     "%" PRIu32 " capabilities (at most %d)",
 						     n, CAPS_MAX);
 			for (uint32_t i = 0; i < n; i++) {
 				char cap[256];
@@ -303,7 +321,7 @@ static int read_config(struct pctx *c)
 				if (!printable(cap))
 					return mig_error_set(c->err, MIG_ECONFIG,
 							     mig_rd_offset(c->r) - strlen(cap),
-							     "configuration: capability name is not printable text");
+							     "capability name is not printable text");
 				caps = realloc(s->caps,
 					       (s->ncaps + 1) * sizeof(*caps));
 				if (!caps)
@@ -324,7 +342,7 @@ static int read_config(struct pctx *c)
 			s->has_uuid = true;
 		} else {
 			return mig_error_set(c->err, MIG_ECONFIG, sub_at,
-					     "configuration: unknown subsection '%s'",
+					     "unknown subsection '%s'",
 					     name);
 		}
 	}
@@ -375,7 +393,7 @@ static int skip_to_footer(struct pctx *c, struct mig_record *rec,
 			  const char *why)
 {
 	const uint8_t *p;
-	size_t len;
+	size_t len, first = SIZE_MAX;
 	uint64_t base = mig_rd_offset(c->r);
 	int ret;
 
@@ -398,13 +416,21 @@ static int skip_to_footer(struct pctx *c, struct mig_record *rec,
 		     (uint32_t)p[i + 3] << 8 | p[i + 4];
 		if (id != rec->section_id)
 			continue;
-		if (!plausible_record(c, p + i + 5, len - i - 5,
-				      base + i + 5))
-			continue;
-		return mig_rd_skip(c->r, i, c->err);
+		if (first == SIZE_MAX)
+			first = i;
+		if (plausible_record(c, p + i + 5, len - i - 5,
+				     base + i + 5))
+			return mig_rd_skip(c->r, i, c->err);
 	}
-	return mig_error_set(c->err, MIG_EUNSUP, base,
-			     "section '%s' (id %" PRIu32 "): %s, and no footer marks its end",
+	/*
+	 * No footer is followed by a well-formed record: the stream is
+	 * damaged after this section.  Take the first footer, so the error
+	 * is reported where the damage is, by the code that reads it.
+	 */
+	if (first != SIZE_MAX)
+		return mig_rd_skip(c->r, first, c->err);
+	return mig_error_set(c->err, MIG_ETRUNC, base,
+			     "truncated: no footer of section '%s' (id %" PRIu32 ") before the end of the stream (its layout is unknown: %s)",
 			     rec->name, rec->section_id, why);
 }
 
@@ -440,7 +466,7 @@ static int read_footer(struct pctx *c, struct mig_record *rec)
 	if (ret)
 		return ret;
 	if (id != rec->section_id)
-		return mig_error_set(c->err, MIG_EFOOTER, at,
+		return mig_error_set(c->err, MIG_EFOOTER, at + 1,
 				     "mismatched section id in footer for '%s': read 0x%" PRIx32 ", expected 0x%" PRIx32,
 				     rec->name, id, rec->section_id);
 	c->footers_known = true;
@@ -520,7 +546,8 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 					     "section id %" PRIu32 " has an empty name",
 					     rec->section_id);
 		if (!printable(name))
-			return mig_error_set(c->err, MIG_ESECTION, name_at + 1,
+			return mig_error_set(c->err, MIG_ESECTION,
+					     name_at + 1 + first_unprintable(name),
 					     "section id %" PRIu32 " has a name that is not printable text",
 					     rec->section_id);
 		ret = mig_rd_be32(c->r, &rec->instance, c->err);
@@ -543,6 +570,16 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 			if (!(sec->name = strdup(name)))
 				return nomem(c);
 			c->nsecs++;
+		}
+		if (strcmp(sec->name, name)) {
+			/* A FULL section may reuse an id: it is named by
+			 * its own header, not by the earlier section. */
+			char *n = strdup(name);
+
+			if (!n)
+				return nomem(c);
+			free(sec->name);
+			sec->name = n;
 		}
 		sec->id = rec->section_id;
 		sec->instance = rec->instance;
@@ -600,18 +637,18 @@ static int read_command(struct pctx *c, struct mig_record *rec)
 	if (ret)
 		return ret;
 	if (!mig_cmd_name(rec->cmd))
-		return mig_error_set(c->err, MIG_ECMD, rec->offset,
+		return mig_error_set(c->err, MIG_ECMD, rec->offset + 1,
 				     "unknown command 0x%x (length 0x%x)",
 				     rec->cmd, rec->cmd_len);
 	fixed = mig_cmd_fixed_len(rec->cmd);
 	if (fixed >= 0 && rec->cmd_len != fixed)
-		return mig_error_set(c->err, MIG_ECMD, rec->offset,
+		return mig_error_set(c->err, MIG_ECMD, rec->offset + 3,
 				     "command '%s' has length %u, expected %d",
 				     mig_cmd_name(rec->cmd), rec->cmd_len,
 				     fixed);
 	if (rec->cmd == MIG_CMD_POSTCOPY_ADVISE && rec->cmd_len != 0 &&
 	    rec->cmd_len != 16)
-		return mig_error_set(c->err, MIG_ECMD, rec->offset,
+		return mig_error_set(c->err, MIG_ECMD, rec->offset + 3,
 				     "command 'postcopy-advise' has length %u, expected 0 or 16",
 				     rec->cmd_len);
 	rec->cmd_data = malloc(rec->cmd_len ? rec->cmd_len : 1);
@@ -621,6 +658,9 @@ static int read_command(struct pctx *c, struct mig_record *rec)
 	if (ret)
 		return ret;
 	rec->size = mig_rd_offset(c->r) - rec->offset;
+	/* Postcopy: RAM block lists may now carry page sizes. */
+	if (rec->cmd == MIG_CMD_POSTCOPY_ADVISE)
+		ram_postcopy_advise(&c->ram, rec->cmd_data, rec->cmd_len);
 	if (rec->cmd == MIG_CMD_PACKAGED) {
 		const uint8_t *d = rec->cmd_data;
 		uint64_t blob = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
@@ -781,16 +821,12 @@ static int read_stream(struct pctx *c)
 		return mig_error_set(c->err, MIG_EVERSION, start + 4,
 				     "unsupported stream version %" PRIu32 " (expected 3)",
 				     version);
-	/* Files: find the vmdesc now, so its page size is known for RAM. */
-	if (mig_rd_size(c->r) != MIG_NO_OFFSET) {
-		ret = scan_tail(c);
-		if (ret)
-			return ret;
-	}
-	ret = mig_rd_peek(c->r, 1, &p, c->err);
-	if (ret)
+	if (mig_rd_at_end(c->r))
 		return mig_error_set(c->err, MIG_ETRUNC, start + 8,
 				     "truncated: the stream ends after its header");
+	ret = mig_rd_peek(c->r, 1, &p, c->err);
+	if (ret)
+		return ret;
 	if (p[0] == MIG_REC_CONFIG) {
 		ret = read_config(c);
 		if (ret) {
@@ -798,12 +834,39 @@ static int read_stream(struct pctx *c)
 			return ret;
 		}
 	}
+	/* Files: find the vmdesc now, so its page size is known for RAM
+	 * (and checked against the configuration's). */
+	if (mig_rd_size(c->r) != MIG_NO_OFFSET) {
+		ret = scan_tail(c);
+		if (ret)
+			return ret;
+	}
 	return read_records(c, 0);
+}
+
+/* The reader's progress tick, passed on with the section being read. */
+struct progress_hook {
+	const struct mig_parse_opts *opts;
+	struct mig_reader *r;
+	const struct mig_stream *s;
+};
+
+static void progress_tick(void *ctx, uint64_t offset)
+{
+	const struct progress_hook *h = ctx;
+	struct mig_progress p = {
+		.offset = offset,
+		.section = h->s->last ? h->s->last->name : NULL,
+	};
+
+	mig_rd_input_pos(h->r, &p.in_bytes, &p.in_size);
+	h->opts->on_progress(h->opts->progress_ctx, &p);
 }
 
 int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
 		    struct mig_stream **out, struct mig_error *err)
 {
+	struct progress_hook hook = { opts, r, NULL };
 	struct mig_error local;
 	struct pctx c = {
 		.r = r,
@@ -831,8 +894,23 @@ int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
 	s->size = mig_rd_size(r);
 	s->page_size = 4096;
 	c.s = s;
+	if (mig_reader_wrapper(r) &&
+	    !(s->wrapper = mig_wrapper_dup(mig_reader_wrapper(r)))) {
+		mig_stream_free(s);
+		return mig_error_set(c.err, MIG_ENOMEM, 0, "out of memory");
+	}
+	hook.s = s;
+	if (opts && opts->on_progress)
+		mig_rd_set_progress(r, opts->progress_step, progress_tick,
+				    &hook);
 
-	ret = read_stream(&c);
+	ret = ram_take_caps(&c.ram, opts ? opts->caps : NULL,
+			    opts ? opts->ncaps : 0, c.err);
+	if (!ret)
+		ret = read_stream(&c);
+	ram_state_release(&c.ram);
+	if (opts && opts->on_progress)
+		mig_rd_set_progress(r, 0, NULL, NULL);
 	s->end = mig_rd_offset(r);
 	if (s->size == MIG_NO_OFFSET && !ret)
 		s->size = s->end;
