@@ -47,10 +47,29 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 # broken streams (testdata/bad/).
 EXTRA_TEST_BIN := $(O)/tests/test_corpus $(if $(wildcard tests/bad/genbad.c),$(O)/tests/genbad)
 
+# libFuzzer harnesses, tests/fuzz/fuzz_NAME.c.  `make fuzz` links them with
+# libFuzzer (clang) into build-fuzz/fuzz_NAME; every build also links them
+# with tests/fuzz/replay.c into $(O)/tests/fuzz/replay_NAME, which runs a
+# harness over files (crash reproducers) with any compiler.  mkseeds makes
+# the seed corpora from testdata/ (tests/fuzz/seeds.sh).
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(O)/tests/fuzz/replay_%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(O)/fuzz_%)
+FUZZ_TOOLS := $(if $(wildcard tests/fuzz/mkseeds.c),$(O)/tests/fuzz/mkseeds)
+EXTRA_TEST_BIN += $(FUZZ_REPLAY) $(FUZZ_TOOLS)
+# The mutation sweep of the commands (tests/sweep/).
+SWEEP_BIN := $(if $(wildcard tests/sweep/sweep.c),$(O)/tests/sweep/sweep)
+EXTRA_TEST_BIN += $(SWEEP_BIN)
+FUZZ_CC ?= clang
+FUZZ_O ?= build-fuzz
+# Seconds each harness runs in `make fuzz-smoke`.
+FUZZ_TIME ?= 20
+
 LIB := $(O)/libmigstream.a
 BIN := $(O)/migstream
 
-.PHONY: all check check-unit check-cli check-corpus demo deps asan \
+.PHONY: all check check-unit check-cli check-corpus demo deps asan fuzz \
+	fuzz-smoke valgrind \
 	install clean golden-update
 all: $(BIN) $(LIB)
 
@@ -82,6 +101,41 @@ $(O)/tests/genbad: $(O)/tests/bad/genbad.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 
+$(FUZZ_REPLAY): $(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o \
+		$(O)/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/fuzz/replay.o $(LIB) $(LDLIBS_JSON)
+
+$(O)/tests/fuzz/mkseeds: $(O)/tests/fuzz/mkseeds.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_JSON)
+
+$(O)/tests/sweep/sweep: $(O)/tests/sweep/sweep.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_JSON)
+
+$(FUZZ_BIN): $(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS_JSON)
+
+# The harnesses under libFuzzer, ASan and UBSan, built by clang in
+# $(FUZZ_O)/ (the library too: it needs the coverage instrumentation).
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory O=$(FUZZ_O) CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		WARN="$(WARN) -Wno-unknown-warning-option" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+		$(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%) \
+		$(FUZZ_NAMES:%=$(FUZZ_O)/tests/fuzz/replay_%) \
+		$(FUZZ_TOOLS:$(O)/%=$(FUZZ_O)/%)
+
+# Each harness for FUZZ_TIME seconds from the seeds; fails on any finding.
+fuzz-smoke: fuzz
+	$(Q)sh tests/fuzz/smoke.sh $(FUZZ_O) $(FUZZ_TIME)
+
 # Debian packages the build and the tests need; installed when root,
 # otherwise the exact apt-get line is printed and make stops.
 deps:
@@ -96,9 +150,18 @@ demo: deps
 	$(O)/migstream info testdata/streams/qemu-7.2/v7.2_pc-q35-7.2_plain.mig
 	$(O)/migstream dump testdata/streams/qemu-7.2/v7.2_pc-q35-7.2_plain.mig | head -n 60
 
+# Sanitizer reports exit with 99 (not ASan's default 1, which a test that
+# accepts exit 1, "the stream is invalid", would take for an answer).
+ASAN_ENV := ASAN_OPTIONS=exitcode=99:detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=exitcode=99:print_stacktrace=1
 asan:
-	$(Q)$(MAKE) --no-print-directory O=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory O=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+# The corpus test and the harness replays under valgrind (memcheck): what
+# ASan cannot see (uninitialised reads), with a plain -O2 build.
+valgrind: all $(O)/tests/test_corpus $(FUZZ_REPLAY) $(FUZZ_TOOLS)
+	$(Q)sh tests/fuzz/valgrind.sh $(O)
 
 golden-update: all
 	$(Q)sh tests/cli/run.sh $(O) --update
@@ -116,6 +179,6 @@ install: all
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/migstream.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_O)
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

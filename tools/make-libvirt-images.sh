@@ -76,15 +76,23 @@ cleanup()
 	virsh -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
 	virsh -c qemu:///system undefine "$name" >/dev/null 2>&1 || true
 	stop_libvirtd
+	# A virtlogd this script started goes too.
+	if [ -n "$virtlogd_pid" ]; then
+		kill "$virtlogd_pid" 2>/dev/null || true
+	fi
 	cp "$work/qemu.conf.orig" "$conf"
 	rm -rf "$work"
 }
+virtlogd_pid=
 trap cleanup EXIT
 trap 'exit 2' HUP INT TERM
 
 # virtlogd collects QEMU's output; start it once if it is not running.
+virtlogd_pid=
 if ! pgrep -x virtlogd >/dev/null; then
 	/usr/sbin/virtlogd -d
+	sleep 0.2
+	virtlogd_pid=$(cat /run/virtlogd.pid 2>/dev/null || true)
 fi
 
 # Container-friendly settings: no security driver, no cgroups and no

@@ -25,8 +25,11 @@
  *
  * for example "cpu[1].env.regs[3]", "0000:00:03.0/e1000.mac_reg[12]",
  * "cpu{cpu/async_pf_msr}.env.async_pf_en_msr".  The instance is written
- * when the id string has more than one instance in either stream, or its
- * only instance is not 0.
+ * when the id string has an instance other than 0 in either stream.  An
+ * array of structs, which the vmdesc lists as one field entry per element
+ * (with an "index" on each, or on all but the last), is numbered by
+ * position like any array.  A field name that repeats in one structure
+ * without an index gets "#2", "#3", ... from its second occurrence.
  *
  * RAM.  A page never sent counts as a zero page (what a fresh destination
  * holds), a ZERO record makes a page of its fill byte, and a PAGE record

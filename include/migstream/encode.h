@@ -195,7 +195,8 @@ void mig_patch_release(struct mig_patch *patch);
  * pattern), true/false for bool, hex bytes for buffers (exactly as many
  * as the field has, an optional 0x prefix).  Only fixed-size leaves can
  * be set, so the stream keeps its length and its vmdesc stays right.
- * On success @patch holds the new bytes (free with mig_patch_release()).
+ * @patch is overwritten (release what it held first); on success it holds
+ * the new bytes (free with mig_patch_release()).
  * -MIG_EINVAL with the reason, -MIG_ENOMEM.
  */
 int mig_set_prepare(const struct mig_node *node, const char *text,

@@ -3,7 +3,8 @@
  * Errors: every library function returns 0 or a negative -MIG_E* code and,
  * when given a struct mig_error, fills it with the first failure: the code,
  * the absolute byte offset in the input, the path inside the stream and a
- * lower-case message without a full stop.
+ * lower-case message without a full stop.  Names quoted from the input
+ * are shown with their control bytes (escape sequences, newlines) as '?'.
  */
 #ifndef MIGSTREAM_ERROR_H
 #define MIGSTREAM_ERROR_H

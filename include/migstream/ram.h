@@ -14,9 +14,10 @@
  * zero, which is what a fresh destination holds (for a block left out by
  * x-ignore-shared, the shared memory itself is not in the stream).
  *
- * Memory: 16 bytes per guest page with digests (the digest, and where
- * the page's current content can be read again for a later XBZRLE delta),
- * 1 bit per page for files; never the pages themselves.
+ * Memory: 16 bytes per guest page for digests alone (the digest, and
+ * where the page's current content can be read again for a later XBZRLE
+ * delta), 1 bit per page for files, 8 bytes and 1 bit for both; never the
+ * pages themselves.
  */
 #ifndef MIGSTREAM_RAM_H
 #define MIGSTREAM_RAM_H

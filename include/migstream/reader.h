@@ -6,7 +6,8 @@
  * file), a pipe (read through a growing window) or a memory buffer.  Every
  * read checks that the bytes exist before it returns them and advances only
  * on success, so a failed read leaves the cursor where it was.  Offsets are
- * absolute positions in the input, for messages.
+ * absolute positions in the input, for messages; for a wrapped input, see
+ * input.h (positions in the file, or in the decompressed data).
  *
  * Errors (negative): -MIG_ETRUNC when the input ends first (the message
  * says how many bytes were needed and how many were left), -MIG_EIO when

@@ -111,14 +111,15 @@ int cli_print_json(json_t *j);
  * Output files (cmd_encode.c).  cli_guard_output() makes a signal remove
  * the writer's temporary file (one at a time); cli_guard_done() forgets
  * it once committed or aborted.  cli_read_back() flushes @w and reads its
- * temporary file as a stream into *@s, printing why when it fails (exit
- * status returned).  cli_dump_lossless() is `dump --lossless`.
+ * temporary file as a stream (with capabilities @caps, as --cap) into
+ * *@s, printing why when it fails (exit status returned).
+ * cli_dump_lossless() is `dump --lossless`.
  */
 struct mig_writer;
 void cli_guard_output(const struct mig_writer *w);
 void cli_guard_done(void);
 int cli_read_back(struct mig_writer *w, const char *out,
-		  struct mig_stream **s);
+		  const char *const *caps, size_t ncaps, struct mig_stream **s);
 int cli_dump_lossless(const char *path, const struct cli_input *in,
 		      const char *ram_file);
 

@@ -167,8 +167,7 @@ static void print_section(const json_t *se, bool stat, const struct style *st)
 		print_entry(d, st);
 }
 
-static void print_block(const json_t *b, uint64_t psize, bool stat,
-			const struct style *st)
+static void print_block(const json_t *b, bool stat, const struct style *st)
 {
 	const char *status = str_of(b, "status");
 	const char *name = str_of(b, "block");
@@ -226,7 +225,6 @@ static void print_block(const json_t *b, uint64_t psize, bool stat,
 	}
 	if (json_object_get(b, "ranges") && listed < nr)
 		printf("  ... %" PRIu64 " more ranges not listed\n", nr - listed);
-	(void)psize;
 }
 
 static void print_summary(const json_t *doc, const struct style *st)
@@ -295,13 +293,11 @@ static void print_text(const json_t *doc, bool stat, const struct style *st)
 	json_array_foreach(json_object_get(doc, "sections"), i, e)
 		print_section(e, stat, st);
 	if (json_is_object(ram)) {
-		uint64_t psize = u64_of(json_object_get(ram, "page_size"));
-
 		if (json_object_get(ram, "note"))
 			printf("%sram%s: %s\n", st->bold, st->off,
 			       str_of(ram, "note"));
 		json_array_foreach(json_object_get(ram, "blocks"), i, e)
-			print_block(e, psize, stat, st);
+			print_block(e, stat, st);
 	}
 	print_summary(doc, st);
 }
@@ -330,15 +326,6 @@ static int read_side(const char *path, const struct cli_input *in,
 	if (!ret) {
 		popts.caps = in->caps;
 		popts.ncaps = in->ncaps;
-		/*
-		 * The parser looks for the vmdesc in the rest of the input
-		 * and refuses more than max_tail bytes of it, a cap meant for
-		 * what a pipe must buffer.  A bare mapped file buffers
-		 * nothing, so let a multi-GiB file through.
-		 */
-		if (!popts.max_tail && !mig_reader_wrapper(r) &&
-		    mig_rd_size(r) != MIG_NO_OFFSET)
-			popts.max_tail = mig_rd_size(r);
 		if (!popts.on_progress && cli_progress_start(&prog, in->quiet)) {
 			popts.on_progress = cli_progress_update;
 			popts.progress_ctx = &prog;

@@ -50,8 +50,9 @@ void cli_guard_done(void)
 }
 
 int cli_read_back(struct mig_writer *w, const char *out,
-		  struct mig_stream **s)
+		  const char *const *caps, size_t ncaps, struct mig_stream **s)
 {
+	struct mig_parse_opts popts = { .caps = caps, .ncaps = ncaps };
 	struct mig_reader *r = NULL;
 	struct mig_error err;
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
@@ -64,7 +65,7 @@ int cli_read_back(struct mig_writer *w, const char *out,
 	if (!ret && tmp)
 		ret = mig_reader_open(&r, tmp, &err);
 	if (!ret && r)
-		ret = mig_stream_read(r, NULL, s, &err);
+		ret = mig_stream_read(r, &popts, s, &err);
 	mig_reader_free(r);
 	if (ret) {
 		fprintf(stderr, "%s: the output does not read back as a stream: %s\n",
@@ -99,16 +100,20 @@ int cli_dump_lossless(const char *path, const struct cli_input *in,
 	}
 	iopts.offset = in->offset;
 	ret = mig_reader_open_input(&r, path, &iopts, &err);
-	if (!ret && ram_file) {
-		ret = mig_writer_open(&ram, ram_file, &err);
-		cli_guard_output(ram);
-	}
 	if (ret) {
-		mig_reader_free(r);
-		fprintf(stderr, "%s\n", mig_error_format(&err, ram && !r ? ram_file
-								     : path,
-							 msg, sizeof(msg)));
-		return EXIT_ERROR;
+		fprintf(stderr, "%s\n",
+			mig_error_format(&err, path, msg, sizeof(msg)));
+		return cli_exit_for(ret);
+	}
+	if (ram_file) {
+		ret = mig_writer_open(&ram, ram_file, &err);
+		if (ret) {
+			mig_reader_free(r);
+			fprintf(stderr, "%s\n",
+				mig_error_format(&err, NULL, msg, sizeof(msg)));
+			return EXIT_ERROR;
+		}
+		cli_guard_output(ram);
 	}
 	popts.caps = in->caps;
 	popts.ncaps = in->ncaps;
@@ -175,7 +180,10 @@ int cmd_encode(int argc, char **argv)
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
 	char dir[4096];
 	json_error_t jerr;
-	json_t *doc;
+	FILE *f;
+	json_t *doc, *cap;
+	const char *caps[CLI_MAX_CAPS];
+	size_t ncaps = 0, i;
 	bool complete;
 	int c, ret, rc;
 
@@ -213,16 +221,27 @@ int cmd_encode(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 
-	doc = strcmp(in, "-") ? json_load_file(in, JSON_ALLOW_NUL, &jerr)
-			      : json_loadf(stdin, JSON_ALLOW_NUL, &jerr);
+	f = strcmp(in, "-") ? fopen(in, "rb") : stdin;
+	if (!f) {
+		fprintf(stderr, "%s: cannot open: %s\n", in, strerror(errno));
+		return EXIT_ERROR;
+	}
+	doc = json_loadf(f, JSON_ALLOW_NUL, &jerr);
+	if (f != stdin)
+		fclose(f);
 	if (!doc) {
 		fprintf(stderr, "%s: line %d, column %d: %s\n", in, jerr.line,
 			jerr.column, jerr.text);
-		return errno == ENOENT && jerr.line <= 0 ? EXIT_ERROR : EXIT_NO;
+		return EXIT_NO;
 	}
 	if (!eo.ram_path && strcmp(in, "-"))
 		eo.doc_dir = dir_of(in, dir, sizeof(dir));
 	complete = json_is_true(json_object_get(doc, "complete"));
+	/* The capabilities dump was told about, to read the output back. */
+	json_array_foreach(json_object_get(doc, "caps"), i, cap) {
+		if (json_is_string(cap) && ncaps < CLI_MAX_CAPS)
+			caps[ncaps++] = json_string_value(cap);
+	}
 
 	mig_error_clear(&err);
 	ret = mig_writer_open(&w, out, &err);
@@ -234,8 +253,8 @@ int cmd_encode(int argc, char **argv)
 	}
 	cli_guard_output(w);
 	ret = mig_encode(doc, &eo, w, &err);
-	json_decref(doc);
 	if (ret) {
+		json_decref(doc);
 		mig_writer_abort(w);
 		cli_guard_done();
 		fprintf(stderr, "%s\n", mig_error_format(&err, in, msg,
@@ -246,9 +265,10 @@ int cmd_encode(int argc, char **argv)
 	 * whole; one of a broken stream gives the same broken bytes. */
 	if (strcmp(out, "-")) {
 		if (complete) {
-			rc = cli_read_back(w, out, &back);
+			rc = cli_read_back(w, out, caps, ncaps, &back);
 			mig_stream_free(back);
 			if (rc) {
+				json_decref(doc);
 				mig_writer_abort(w);
 				cli_guard_done();
 				return rc;
@@ -258,6 +278,7 @@ int cmd_encode(int argc, char **argv)
 				 in);
 		}
 	}
+	json_decref(doc);
 	ret = mig_writer_commit(w, &err);
 	cli_guard_done();
 	if (ret) {

@@ -194,9 +194,18 @@ static void print_text(const json_t *info)
 
 		printf("  page data: ");
 		print_size(u64_of(json_object_get(ram, "page_bytes")));
-		printf(" in %" PRIu64 " pages, %" PRIu64 " zero pages\n",
-		       u64_of(json_object_get(ram, "pages")),
+		printf(" in %" PRIu64 " pages",
+		       u64_of(json_object_get(ram, "pages")));
+		/* Only streams that have them say so. */
+		if (json_object_get(ram, "compressed_pages"))
+			printf(" (%" PRIu64 " compressed)",
+			       u64_of(json_object_get(ram, "compressed_pages")));
+		printf(", %" PRIu64 " zero pages",
 		       u64_of(json_object_get(ram, "zero_pages")));
+		if (json_object_get(ram, "xbzrle_pages"))
+			printf(", %" PRIu64 " xbzrle deltas",
+			       u64_of(json_object_get(ram, "xbzrle_pages")));
+		printf("\n");
 	}
 
 	printf("\ncommands (%zu):", json_array_size(cmds));

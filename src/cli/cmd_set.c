@@ -220,7 +220,7 @@ int cmd_set(int argc, char **argv)
 	}
 	/* Read the result back: it must be whole and hold the new values. */
 	if (strcmp(out, "-")) {
-		rc = cli_read_back(w, out, &back);
+		rc = cli_read_back(w, out, in.caps, in.ncaps, &back);
 		if (rc)
 			goto out_abort;
 		for (size_t i = 0; i < n; i++) {

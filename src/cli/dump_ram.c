@@ -109,7 +109,9 @@ int dump_ram_prepare(struct dump_ram *d, struct cli_input *in)
 	if (d->extract) {
 		struct stat st;
 
-		if (mkdir(d->extract, 0777) && errno != EEXIST) {
+		if (mkdir(d->extract, 0777) == 0) {
+			d->made_dir = true;
+		} else if (errno != EEXIST) {
 			cli_warn("dump: cannot make the folder '%s': %s",
 				 d->extract, strerror(errno));
 			return EXIT_ERROR;
@@ -158,6 +160,9 @@ void dump_ram_free(struct dump_ram *d)
 	d->spool = NULL;
 	mig_ram_image_free(d->img);
 	d->img = NULL;
+	/* A folder made for a result that never came goes again. */
+	if (d->made_dir && !d->written)
+		rmdir(d->extract);
 }
 
 /* ------------------------------------------------------------------ */
@@ -507,6 +512,7 @@ static int write_extract(struct dump_ram *d, const struct mig_stream *s,
 		}
 		made[i] = false;
 	}
+	d->written = true;
 	rc = EXIT_YES;
 out_unlink:
 	for (size_t i = 0; i < 2; i++)

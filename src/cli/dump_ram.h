@@ -15,7 +15,7 @@
 
 enum dump_ram_mode {
 	DUMP_RAM_SUMMARY,	/* counts only (the default) */
-	DUMP_RAM_PAGES,		/* every page record, in each ram record */
+	DUMP_RAM_PAGES,		/* every page record, in its ram record */
 	DUMP_RAM_HASH,		/* a digest per page, in each RAM block */
 };
 
@@ -26,6 +26,8 @@ struct dump_ram {
 	unsigned flags;		/* mig_dump_json() flags */
 	FILE *spool;		/* DUMP_RAM_PAGES: struct spooled entries */
 	struct mig_ram_image *img;
+	bool made_dir;		/* DIR was made here */
+	bool written;		/* DIR holds the result */
 };
 
 /* Parses a --ram argument; false for an unknown mode. */

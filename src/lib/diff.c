@@ -1055,17 +1055,32 @@ static const struct sec *find_sec(const struct mig_diff_side *side,
 	return NULL;
 }
 
-/* Does @name have an instance other than 0 in either stream? */
+/* Does @name have an instance other than 0 on @side?  (secs are sorted.) */
+static bool nonzero_instance(const struct mig_diff_side *side,
+			     const char *name)
+{
+	size_t lo = 0, hi = side->nsecs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_key(side->secs[mid].name, side->secs[mid].instance,
+			    name, 0) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo: the first section of @name, if any; instances ascend. */
+	for (; lo < side->nsecs && !strcmp(side->secs[lo].name, name); lo++)
+		if (side->secs[lo].instance)
+			return true;
+	return false;
+}
+
+/* Is the instance part of the paths of @name (see diff.h)? */
 static bool show_instance(const struct cmp *c, const char *name)
 {
-	const struct mig_diff_side *sides[2] = { c->a, c->b };
-
-	for (int s = 0; s < 2; s++)
-		for (size_t i = 0; i < sides[s]->nsecs; i++)
-			if (sides[s]->secs[i].instance &&
-			    !strcmp(sides[s]->secs[i].name, name))
-				return true;
-	return false;
+	return nonzero_instance(c->a, name) || nonzero_instance(c->b, name);
 }
 
 /* The deepest node of @n whose bytes hold absolute offset @off. */
@@ -1134,7 +1149,6 @@ static void node_path(const char *sec, const struct mig_node *n, char *buf,
 
 /* Which field of a decoded side holds payload byte @first, if any. */
 static void payload_hint(json_t *o, const char *key, const char *secpath,
-			 const struct mig_diff_side *side,
 			 const struct sec *sec, uint64_t first)
 {
 	const struct mig_record *rec;
@@ -1151,7 +1165,6 @@ static void payload_hint(json_t *o, const char *key, const char *secpath,
 		return;
 	node_path(secpath, n, buf, sizeof(buf));
 	json_object_set_new(o, key, str_json(buf));
-	(void)side;
 }
 
 static const char *sec_kind(const struct sec *s)
@@ -1197,8 +1210,8 @@ static void diff_payloads(struct cmp *c, json_t *se, const struct sec *sa,
 			uint64_t first = (uint64_t)json_integer_value(
 				json_object_get(o, "first"));
 
-			payload_hint(o, "a_field", c->path, c->a, sa, first);
-			payload_hint(o, "b_field", c->path, c->b, sb, first);
+			payload_hint(o, "a_field", c->path, sa, first);
+			payload_hint(o, "b_field", c->path, sb, first);
 		}
 		return;
 	}
@@ -1276,15 +1289,13 @@ static void diff_section(struct cmp *c, json_t *out, const struct sec *sa,
 	struct mig_node *borrowed;
 	bool from_a = false;
 	json_t *se;
-	size_t old;
 
 	c->len = 0;
 	c->path[0] = '\0';
 	if (show_instance(c, s->name))
-		old = path_push(c, "%s[%" PRIu32 "]", s->name, s->instance);
+		path_push(c, "%s[%" PRIu32 "]", s->name, s->instance);
 	else
-		old = path_push(c, "%s", s->name);
-	(void)old;
+		path_push(c, "%s", s->name);
 	if (ignored(c))
 		return;
 	se = json_object();

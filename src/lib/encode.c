@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "encoder.h"
+#include "migstream/input.h"
 #include "migstream/vmdesc.h"
 
 /* Section payloads may nest structs and subsections this deep. */
@@ -49,6 +50,7 @@ struct enc {
 	const char *ram_path;		/* caller's override */
 	const char *doc_dir;
 	struct mig_reader *ram;		/* opened on first use */
+	bool in_packaged;		/* encoding a PACKAGED blob */
 	char path[MIG_PATH_MAX];	/* where we are, for messages */
 	size_t plen;
 };
@@ -600,6 +602,41 @@ static int put_str8(struct enc *e, const json_t *o, const char *key)
 /* ------------------------------------------------------------------ */
 /* Raw bytes: "hex", "base64", or "file_offset" + "length"             */
 
+/* The side file is raw page data: never unwrapped, whatever it starts with. */
+static const struct mig_input_opts side_opts = { .raw = true };
+
+/* XXH64 of the file at @path, read forward in steps. */
+static int hash_file(struct enc *e, const char *path, XXH64_hash_t *out)
+{
+	struct mig_reader *r = NULL;
+	XXH64_state_t *st = XXH64_createState();
+	int ret;
+
+	if (!st || XXH64_reset(st, 0) != XXH_OK) {
+		XXH64_freeState(st);
+		return fail(e, MIG_ENOMEM, "out of memory");
+	}
+	ret = with_path(e, mig_reader_open_input(&r, path, &side_opts,
+						  e->err));
+	while (!ret && !mig_rd_at_end(r)) {
+		const uint8_t *p;
+		size_t n;
+
+		n = mig_rd_size(r) - mig_rd_offset(r) > COPY_CHUNK
+			? COPY_CHUNK
+			: (size_t)(mig_rd_size(r) - mig_rd_offset(r));
+		ret = with_path(e, mig_rd_peek(r, n, &p, e->err));
+		if (!ret)
+			XXH64_update(st, p, n);
+		if (!ret)
+			ret = with_path(e, mig_rd_skip(r, n, e->err));
+	}
+	*out = XXH64_digest(st);
+	XXH64_freeState(st);
+	mig_reader_free(r);
+	return ret;
+}
+
 /* Opens the side file on first use and checks it is the right one. */
 static int open_ram_file(struct enc *e)
 {
@@ -607,8 +644,7 @@ static int open_ram_file(struct enc *e)
 	char alt[4096];
 	uint64_t want_size;
 	const char *want_hash = NULL;
-	const uint8_t *p;
-	size_t len;
+	XXH64_hash_t hash = 0;
 	int ret;
 
 	if (e->ram)
@@ -627,7 +663,7 @@ static int open_ram_file(struct enc *e)
 		    access(alt, F_OK) == 0)
 			path = alt;
 	}
-	ret = mig_reader_open(&e->ram, path, e->err);
+	ret = mig_reader_open_input(&e->ram, path, &side_opts, e->err);
 	if (ret) {
 		if (e->err && e->err->code == MIG_EIO)
 			e->err->code = MIG_EINVAL;
@@ -652,11 +688,12 @@ static int open_ram_file(struct enc *e)
 	if (want_hash) {
 		char got[17];
 
-		ret = mig_rd_rest(e->ram, UINT64_MAX, &p, &len, e->err);
+		/* A reader of its own, read forward once, so the pages it
+		 * passed are given back: the copy reads the file again. */
+		ret = hash_file(e, path, &hash);
 		if (ret)
-			return with_path(e, ret);
-		snprintf(got, sizeof(got), "%016llx",
-			 (unsigned long long)XXH64(p, len, 0));
+			return ret;
+		snprintf(got, sizeof(got), "%016llx", (unsigned long long)hash);
 		if (strcmp(got, want_hash))
 			return fail(e, MIG_EINVAL, "side file '%s' is not the one the document was made with (XXH64 %s, expected %s)",
 				    path, got, want_hash);
@@ -825,9 +862,11 @@ static int enc_leaf(struct enc *e, const char *type, uint64_t size,
 	size_t outlen;
 	int ret;
 
-	if (size > 256 && strcmp(type, "capability")) {
-		if (size > SIZE_MAX / 2)
-			return fail(e, MIG_EINVAL, "\"size\" %" PRIu64 " is too large", size);
+	/* Only a hex string long enough can fill a large field: anything
+	 * else is refused by mig_encode_value() before it writes a byte, so
+	 * a hostile "size" does not make us allocate. */
+	if (size > 256 && strcmp(type, "capability") && json_is_string(v) &&
+	    json_string_length(v) >= 2 * size) {
 		buf = malloc((size_t)size);
 		if (!buf)
 			return fail(e, MIG_ENOMEM, "out of memory");
@@ -1010,6 +1049,40 @@ static int ram_word(struct enc *e, uint64_t addr, unsigned flags)
 	return put_be64(e, addr | flags);
 }
 
+/*
+ * A mapped-ram block header, then (when the block has pages in the file)
+ * the bytes up to the end of its page array.  The offsets are written as
+ * given; the read-back of the output checks that they line up.
+ */
+static int enc_mapped(struct enc *e, const json_t *mr)
+{
+	uint64_t version, ps, boff, poff;
+	int ret;
+
+	if (!json_is_object(mr))
+		return fail(e, MIG_EINVAL, "\"mapped_ram\" is %s, not an object",
+			    jtype(mr));
+	ret = get_uint(e, mr, "version", true, UINT32_MAX, &version);
+	if (!ret)
+		ret = get_uint(e, mr, "page_size", true, UINT64_MAX, &ps);
+	if (!ret)
+		ret = get_uint(e, mr, "bitmap_offset", true, UINT64_MAX, &boff);
+	if (!ret)
+		ret = get_uint(e, mr, "pages_offset", true, UINT64_MAX, &poff);
+	if (!ret)
+		ret = put_be32(e, (uint32_t)version);
+	if (!ret)
+		ret = put_be64(e, ps);
+	if (!ret)
+		ret = put_be64(e, boff);
+	if (!ret)
+		ret = put_be64(e, poff);
+	if (!ret && (json_object_get(mr, "hex") || json_object_get(mr, "base64") ||
+		     json_object_get(mr, "file_offset")))
+		ret = put_blob(e, mr, UINT64_MAX, UINT64_MAX, NULL);
+	return ret;
+}
+
 static int enc_mem_size(struct enc *e, const json_t *r)
 {
 	const json_t *blocks, *b;
@@ -1057,6 +1130,8 @@ static int enc_mem_size(struct enc *e, const json_t *r)
 			ret = put_be64(e, v);
 		if (!ret && get_uint(e, b, "addr", false, UINT64_MAX, &v) == 0)
 			ret = put_be64(e, v);
+		if (!ret && json_object_get(b, "mapped_ram"))
+			ret = enc_mapped(e, json_object_get(b, "mapped_ram"));
 		if (!ret && e->err && e->err->code)
 			ret = -e->err->code;
 		if (ret)
@@ -1337,6 +1412,9 @@ static int enc_command(struct enc *e, const json_t *rec)
 		const uint8_t *blob;
 		size_t len;
 
+		if (e->in_packaged)
+			return fail(e, MIG_EINVAL, "a packaged command inside a packaged blob (QEMU refuses it)");
+
 		ret = get_array(e, rec, "records", true, &recs);
 		if (ret)
 			return ret;
@@ -1344,7 +1422,9 @@ static int enc_command(struct enc *e, const json_t *rec)
 		if (ret)
 			return ret;
 		e->w = mem;
+		e->in_packaged = true;
 		ret = enc_records(e, recs, true);
+		e->in_packaged = false;
 		e->w = saved;
 		blob = mig_writer_mem_data(mem, &len);
 		if (!ret && len > PACKAGED_MAX)

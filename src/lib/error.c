@@ -6,6 +6,18 @@
 
 #include "migstream/error.h"
 
+/*
+ * Messages quote names taken from the input (RAM blocks, vmdesc fields)
+ * and end up on terminals: a control byte there (an escape sequence, a
+ * newline) is shown as '?'.
+ */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void mig_error_clear(struct mig_error *err)
 {
 	if (!err)
@@ -33,6 +45,7 @@ int mig_error_set(struct mig_error *err, int code, uint64_t offset,
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	printable(err->msg);
 	return -code;
 }
 
@@ -52,6 +65,7 @@ void mig_error_push_path(struct mig_error *err, const char *fmt, ...)
 		snprintf(err->path, sizeof(err->path), "%s %s", head, old);
 	else
 		snprintf(err->path, sizeof(err->path), "%s", head);
+	printable(err->path);
 }
 
 const char *mig_strerror(int code)
@@ -104,5 +118,7 @@ char *mig_error_format(const struct mig_error *err, const char *file,
 	if (n < len)
 		snprintf(buf + n, len - n, "%s",
 			 err->msg[0] ? err->msg : mig_strerror(err->code));
+	/* Paths may also be written by their producers directly. */
+	printable(buf);
 	return buf;
 }

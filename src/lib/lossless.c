@@ -10,10 +10,11 @@
  *  - device sections decoded from the vmdesc become field trees; each one
  *    is encoded again on the spot and compared with the input, and kept
  *    as raw bytes if the two differ;
- *  - RAM chunks are split into their records (block list, ZERO and PAGE
- *    runs, XBZRLE, COMPRESS_PAGE, MULTIFD_FLUSH, EOS), each of which
- *    encodes back by construction; a chunk with anything else (mapped-ram
- *    headers, a block list whose extras do not add up) is kept raw;
+ *  - RAM chunks are split into their records (block list with its
+ *    x-ignore-shared, postcopy and mapped-ram extras, ZERO and PAGE runs,
+ *    XBZRLE, COMPRESS_PAGE, MULTIFD_FLUSH, EOS), each of which encodes
+ *    back by construction; a chunk with anything else (an RDMA hook, a
+ *    block list whose extras do not add up) is kept raw;
  *  - a record the parser failed in, and everything after it, is "rest".
  *
  * The model is built in one pass, then its bytes are looked at again by
@@ -58,8 +59,8 @@ static int nomem(struct lctx *c)
 }
 
 /*
- * @len input bytes at absolute @off, valid until the next call.  Files and
- * memory readers keep everything visible, so going back is free.
+ * @len input bytes at absolute @off, valid until the next call on the
+ * reader (seekable: mig_rd_make_seekable() was called).
  */
 static int bytes_at(struct lctx *c, uint64_t off, uint64_t len,
 		    const uint8_t **p)
@@ -70,9 +71,7 @@ static int bytes_at(struct lctx *c, uint64_t off, uint64_t len,
 		return mig_error_set(c->err, MIG_ELIMIT, off,
 				     "%" PRIu64 " bytes do not fit in memory",
 				     len);
-	ret = mig_rd_rewind(c->r, c->start, c->err);
-	if (!ret)
-		ret = mig_rd_skip(c->r, off - c->start, c->err);
+	ret = mig_rd_seek(c->r, off, c->err);
 	if (!ret)
 		ret = mig_rd_peek(c->r, (size_t)len, p, c->err);
 	return ret;
@@ -141,13 +140,11 @@ static int put_blob(struct lctx *c, json_t *o, const uint8_t *p, size_t n,
 {
 	json_t *j;
 
-	if (hex_ok && (n <= MIG_LOSSLESS_HEX_MAX || !c->ram)) {
-		if (n <= MIG_LOSSLESS_HEX_MAX) {
-			j = hex_json(p, n);
-			if (!j || json_object_set_new(o, "hex", j))
-				return nomem(c);
-			return 0;
-		}
+	if (hex_ok && n <= MIG_LOSSLESS_HEX_MAX) {
+		j = hex_json(p, n);
+		if (!j || json_object_set_new(o, "hex", j))
+			return nomem(c);
+		return 0;
 	}
 	if (c->ram) {
 		uint64_t at;
@@ -445,39 +442,188 @@ static int flush_run(struct lctx *c, struct run *run, json_t *list)
 	return 0;
 }
 
-/* Reads a str8 block name into @name; false when absent or not text. */
-static bool rd_name(struct mig_reader *rd, char name[256])
+/*
+ * A cursor over [its position, @end) of the input: the RAM tokenizer reads
+ * the input itself (not a copy), moving forward, so a mapped file gives
+ * back the pages it has passed; no read goes past @end.  Failures are not
+ * errors here: they mean "keep the chunk raw".
+ */
+struct cur {
+	struct mig_reader *r;
+	uint64_t end;
+};
+
+static bool cur_has(struct cur *k, uint64_t n)
 {
-	if (mig_rd_str8(rd, name, NULL))
-		return false;
-	return name[0] != '\0';
+	return n <= k->end - mig_rd_offset(k->r);
+}
+
+static bool cur_u8(struct cur *k, uint8_t *v)
+{
+	return cur_has(k, 1) && !mig_rd_u8(k->r, v, NULL);
+}
+
+static bool cur_be16(struct cur *k, uint16_t *v)
+{
+	return cur_has(k, 2) && !mig_rd_be16(k->r, v, NULL);
+}
+
+static bool cur_be32(struct cur *k, uint32_t *v)
+{
+	return cur_has(k, 4) && !mig_rd_be32(k->r, v, NULL);
+}
+
+static bool cur_be64(struct cur *k, uint64_t *v)
+{
+	return cur_has(k, 8) && !mig_rd_be64(k->r, v, NULL);
+}
+
+/* @n bytes at *@p (valid until the next read); the cursor moves past. */
+static bool cur_take(struct cur *k, uint64_t n, const uint8_t **p)
+{
+	return cur_has(k, n) && n <= SIZE_MAX &&
+	       !mig_rd_peek(k->r, (size_t)n, p, NULL) &&
+	       !mig_rd_skip(k->r, n, NULL);
 }
 
 /*
- * Splits a RAM chunk (@n bytes at @p, ending with EOS) into records in
- * @list.  Returns 0, 1 when the chunk has something the document cannot
- * give structure to (the caller keeps it raw), or a negative error.
+ * Reads a str8 name into @name; false when absent, empty or not printable
+ * text (such a chunk or record is kept as raw bytes instead).
  */
-static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
+static bool cur_name(struct cur *k, char name[256])
+{
+	const uint8_t *p;
+	uint8_t n;
+
+	if (!cur_u8(k, &n) || !n || !cur_take(k, n, &p))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return true;
+}
+
+/* Same for a memory reader (the configuration record). */
+static bool rd_name(struct mig_reader *rd, char name[256])
+{
+	if (mig_rd_str8(rd, name, NULL) || !name[0])
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * Puts the @len input bytes at absolute @off into @o, as put_blob() does,
+ * but reads them in steps when they go to the side file, so a raw chunk of
+ * any size passes through bounded memory.  Leaves the cursor anywhere.
+ */
+static int put_input(struct lctx *c, json_t *o, uint64_t off, uint64_t len,
+		     bool hex_ok)
+{
+	const uint8_t *p;
+	uint64_t first = 0, done = 0;
+	int ret;
+
+	if (!c->ram || (hex_ok && len <= MIG_LOSSLESS_HEX_MAX)) {
+		ret = bytes_at(c, off, len, &p);
+		return ret ? ret : put_blob(c, o, p, (size_t)len, hex_ok);
+	}
+	first = mig_writer_offset(c->ram);
+	ret = mig_rd_seek(c->r, off, c->err);
+	while (!ret && done < len) {
+		size_t step = len - done < (1u << 20) ? (size_t)(len - done)
+						      : (1u << 20);
+		uint64_t at;
+
+		ret = mig_rd_peek(c->r, step, &p, c->err);
+		if (!ret)
+			ret = side_write(c, p, step, &at);
+		if (!ret)
+			ret = mig_rd_skip(c->r, step, c->err);
+		done += step;
+	}
+	if (ret)
+		return ret;
+	if (json_object_set_new(o, "file_offset", mig_json_u64(first)) ||
+	    json_object_set_new(o, "length", mig_json_u64(len)))
+		return nomem(c);
+	return 0;
+}
+
+/*
+ * The mapped-ram header after a block list entry (FORMAT.md 4.9), and the
+ * bytes up to the end of the block's page array (its bitmap, padding and
+ * pages, at the absolute offsets the header gives), into "mapped_ram" of
+ * @bo.  1 when they do not line up (the chunk is kept raw).
+ */
+static int mapped_block(struct lctx *c, struct cur *k, uint64_t len,
+			json_t *bo)
+{
+	json_t *mr = json_object();
+	uint64_t ps, boff, poff, here, end;
+	uint32_t version;
+	int ret;
+
+	if (!mr || json_object_set_new(bo, "mapped_ram", mr))
+		return nomem(c);
+	if (!cur_be32(k, &version) || !cur_be64(k, &ps) ||
+	    !cur_be64(k, &boff) || !cur_be64(k, &poff))
+		return 1;
+	if (json_object_set_new(mr, "version", json_integer(version)) ||
+	    json_object_set_new(mr, "page_size", mig_json_u64(ps)) ||
+	    json_object_set_new(mr, "bitmap_offset", mig_json_u64(boff)) ||
+	    json_object_set_new(mr, "pages_offset", mig_json_u64(poff)))
+		return nomem(c);
+	/* A block x-ignore-shared leaves out has neither. */
+	if (!boff && !poff)
+		return 0;
+	here = mig_rd_offset(k->r);
+	if (poff > UINT64_MAX - len)
+		return 1;
+	end = poff + len;
+	if (end < here || !cur_has(k, end - here))
+		return 1;
+	ret = put_input(c, mr, here, end - here, false);
+	if (!ret)
+		ret = mig_rd_seek(k->r, end, c->err);
+	return ret;
+}
+
+/*
+ * Splits the RAM chunk that is the payload of @rec (ending with EOS) into
+ * records in @list.  Returns 0, 1 when the chunk has something the
+ * document cannot give structure to (the caller keeps it raw), or a
+ * negative error.
+ */
+static int ram_records(struct lctx *c, const struct mig_record *rec,
 		       json_t *list)
 {
 	const uint64_t ps = c->s->page_size;
-	struct mig_reader *rd = NULL;
+	struct cur k = {
+		.r = c->r,
+		.end = rec->payload_offset + rec->payload_size,
+	};
 	struct run run = { 0 };
 	char names[2][256];
-	int cur = 0;
-	int ret = 1;
+	int which = 0;
+	int ret;
 
-	if (mig_reader_from_mem(&rd, p, n, "ram", c->err))
-		return -MIG_ENOMEM;
+	ret = mig_rd_seek(c->r, rec->payload_offset, c->err);
+	if (ret)
+		return ret;
+	ret = 1;
 	for (;;) {
 		uint64_t word, addr;
 		unsigned flags, base;
 		bool cont;
-		char *name = names[cur];
+		char *name = names[which];
 		json_t *o = NULL;
 
-		if (mig_rd_be64(rd, &word, NULL))
+		if (!cur_be64(&k, &word))
 			goto out;
 		flags = (unsigned)(word & (ps - 1));
 		addr = word & ~(ps - 1);
@@ -489,16 +635,11 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 			const uint8_t *data = NULL;
 			uint8_t fill = 0;
 
-			if (!cont && !rd_name(rd, name))
+			if (!cont && !cur_name(&k, name))
 				goto out;
-			if (base == F_ZERO) {
-				if (mig_rd_u8(rd, &fill, NULL))
-					goto out;
-			} else {
-				if (mig_rd_peek(rd, (size_t)ps, &data, NULL) ||
-				    mig_rd_skip(rd, ps, NULL))
-					goto out;
-			}
+			if (base == F_ZERO ? !cur_u8(&k, &fill)
+					   : !cur_take(&k, ps, &data))
+				goto out;
 			if (!(run.kind == base && cont &&
 			      addr == run.addr + run.count * ps &&
 			      fill == run.fill)) {
@@ -513,33 +654,29 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 				run.file_off = c->ram ? mig_writer_offset(c->ram)
 						      : 0;
 				/* The run keeps pointing at this name. */
-				cur ^= !cont;
+				which ^= !cont;
 			}
 			run.count++;
-			if (base == F_PAGE) {
-				if (c->ram) {
-					uint64_t at;
+			if (base == F_PAGE && c->ram) {
+				uint64_t at;
 
-					ret = side_write(c, data, (size_t)ps,
-							 &at);
-					if (ret)
-						goto out;
-					ret = 1;
-				} else {
-					if ((size_t)ps > run.cap - run.len) {
-						size_t ncap = run.cap ? run.cap * 2
-								      : 64 * ps;
-						uint8_t *b = realloc(run.buf, ncap);
+				ret = side_write(c, data, (size_t)ps, &at);
+				if (ret)
+					goto out;
+				ret = 1;
+			} else if (base == F_PAGE) {
+				if ((size_t)ps > run.cap - run.len) {
+					size_t ncap = run.cap ? run.cap * 2
+							      : 64 * ps;
+					uint8_t *b = realloc(run.buf, ncap);
 
-						if (!b)
-							goto out_nomem;
-						run.buf = b;
-						run.cap = ncap;
-					}
-					memcpy(run.buf + run.len, data,
-					       (size_t)ps);
-					run.len += (size_t)ps;
+					if (!b)
+						goto out_nomem;
+					run.buf = b;
+					run.cap = ncap;
 				}
+				memcpy(run.buf + run.len, data, (size_t)ps);
+				run.len += (size_t)ps;
 			}
 			continue;
 		}
@@ -549,7 +686,7 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 			json_t *blocks;
 			uint64_t left = addr;
 
-			if (cont || !left || c->mapped_ram)
+			if (cont || !left)
 				goto out;
 			o = json_object();
 			blocks = json_array();
@@ -563,9 +700,8 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 				json_t *bo;
 				uint64_t len, v;
 
-				if (!rd_name(rd, name) ||
-				    mig_rd_be64(rd, &len, NULL) || !len ||
-				    len > left || len & (ps - 1))
+				if (!cur_name(&k, name) || !cur_be64(&k, &len) ||
+				    !len || len > left || len & (ps - 1))
 					goto out_o;
 				bo = json_object();
 				if (!bo || json_array_append_new(blocks, bo) ||
@@ -575,16 +711,24 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 					goto out_nomem_o;
 				b = find_block(c->s, name);
 				if (b && b->page_size) {
-					if (mig_rd_be64(rd, &v, NULL) ||
-					    json_object_set_new(bo, "page_size",
-								mig_json_u64(v)))
+					if (!cur_be64(&k, &v))
 						goto out_o;
+					if (json_object_set_new(bo, "page_size",
+								mig_json_u64(v)))
+						goto out_nomem_o;
 				}
 				if (c->ignore_shared) {
-					if (mig_rd_be64(rd, &v, NULL) ||
-					    json_object_set_new(bo, "addr",
-								mig_json_u64(v)))
+					if (!cur_be64(&k, &v))
 						goto out_o;
+					if (json_object_set_new(bo, "addr",
+								mig_json_u64(v)))
+						goto out_nomem_o;
+				}
+				if (c->mapped_ram) {
+					ret = mapped_block(c, &k, len, bo);
+					if (ret)
+						goto out_o;
+					ret = 1;
 				}
 				left -= len;
 			}
@@ -594,19 +738,17 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 			uint16_t len16;
 			uint32_t len;
 
-			if (!cont && !rd_name(rd, name))
+			if (!cont && !cur_name(&k, name))
 				goto out;
 			if (base == F_XBZRLE) {
-				if (mig_rd_u8(rd, &enc, NULL) || enc != 1 ||
-				    mig_rd_be16(rd, &len16, NULL) ||
-				    len16 > ps)
+				if (!cur_u8(&k, &enc) || enc != 1 ||
+				    !cur_be16(&k, &len16) || len16 > ps)
 					goto out;
 				len = len16;
-			} else if (mig_rd_be32(rd, &len, NULL)) {
+			} else if (!cur_be32(&k, &len)) {
 				goto out;
 			}
-			if (mig_rd_peek(rd, len, &data, NULL) ||
-			    mig_rd_skip(rd, len, NULL))
+			if (!cur_take(&k, len, &data))
 				goto out;
 			o = ram_obj(base == F_XBZRLE ? "xbzrle" : "compressed",
 				    cont ? NULL : name, strlen(name), addr);
@@ -635,7 +777,7 @@ static int ram_records(struct lctx *c, const uint8_t *p, size_t n,
 		}
 		if (base == F_EOS) {
 			/* EOS ends the chunk, exactly at its end. */
-			ret = mig_rd_at_end(rd) ? 0 : 1;
+			ret = mig_rd_offset(c->r) == k.end ? 0 : 1;
 			goto out;
 		}
 		continue;
@@ -650,7 +792,6 @@ out_nomem:
 	ret = nomem(c);
 out:
 	free(run.buf);
-	mig_reader_free(rd);
 	return ret;
 }
 
@@ -681,17 +822,11 @@ static const char *rec_key(enum mig_rec_type t)
 static int raw_payload(struct lctx *c, json_t *o, const struct mig_record *rec,
 		       const char *kind, const char *why)
 {
-	const uint8_t *p;
-	int ret;
-
 	if (json_object_set_new(o, "kind", json_string(kind)) ||
 	    json_object_set_new(o, "undecoded", json_string(why)))
 		return nomem(c);
-	ret = bytes_at(c, rec->payload_offset, rec->payload_size, &p);
-	if (!ret)
-		ret = put_blob(c, o, p, (size_t)rec->payload_size,
-			       strcmp(kind, "raw") != 0);
-	return ret;
+	return put_input(c, o, rec->payload_offset, rec->payload_size,
+			 strcmp(kind, "raw") != 0);
 }
 
 /* Does @o encode back to the bytes of @rec? */
@@ -743,7 +878,13 @@ static int section_json(struct lctx *c, const struct mig_record *rec,
 		if (!rec->tree)
 			break;
 		b = body_json(rec->tree);
-		if (!b || json_object_set_new(o, "kind", json_string(
+		if (!b) {
+			/* A value JSON cannot hold as text (a capability
+			 * that is not UTF-8), or out of memory. */
+			why = "its fields cannot all be written as JSON text";
+			break;
+		}
+		if (json_object_set_new(o, "kind", json_string(
 			    rec->kind == MIG_SEC_LEGACY ? "legacy" : "vmstate")) ||
 		    (rec->vmsd && !set_text(o, "vmsd", rec->vmsd,
 					    strlen(rec->vmsd))) ||
@@ -767,14 +908,10 @@ static int section_json(struct lctx *c, const struct mig_record *rec,
 		break;
 	}
 	case MIG_SEC_RAM: {
-		const uint8_t *p;
-
 		list = json_array();
 		if (!list)
 			return nomem(c);
-		ret = bytes_at(c, rec->payload_offset, rec->payload_size, &p);
-		if (!ret)
-			ret = ram_records(c, p, (size_t)rec->payload_size, list);
+		ret = ram_records(c, rec, list);
 		if (ret < 0) {
 			json_decref(list);
 			return ret;
@@ -787,8 +924,7 @@ static int section_json(struct lctx *c, const struct mig_record *rec,
 		}
 		json_decref(list);
 		return raw_payload(c, o, rec, "raw",
-				   c->mapped_ram ? "mapped-ram RAM chunks are kept as raw bytes"
-						 : "RAM records this version cannot give structure to");
+				   "RAM records this version cannot give structure to");
 	}
 	case MIG_SEC_UNDECODED:
 		break;
@@ -976,6 +1112,26 @@ static uint64_t cut_offset(const struct mig_stream *s, uint64_t start)
 	return cut;
 }
 
+/*
+ * "caps": the capabilities the caller gave the parser (--cap), so that
+ * encode can read its output back the same way.  Nonzero when out of
+ * memory.
+ */
+static int set_caps(json_t *doc, const struct mig_parse_opts *po)
+{
+	json_t *a;
+
+	if (!po || !po->ncaps)
+		return 0;
+	a = json_array();
+	if (!a || json_object_set_new(doc, "caps", a))
+		return -1;
+	for (size_t i = 0; i < po->ncaps; i++)
+		if (json_array_append_new(a, json_string(po->caps[i])))
+			return -1;
+	return 0;
+}
+
 int mig_lossless_dump(struct mig_reader *r,
 		      const struct mig_lossless_opts *opts, json_t **out,
 		      struct mig_error *err)
@@ -1037,9 +1193,8 @@ int mig_lossless_dump(struct mig_reader *r,
 	if (pret) {
 		char msg[MIG_PATH_MAX + MIG_MSG_MAX + 64];
 
-		if (!set_text(doc, "error", mig_error_format(&perr, NULL, msg,
-							     sizeof(msg)),
-			      strlen(msg))) {
+		mig_error_format(&perr, NULL, msg, sizeof(msg));
+		if (!set_text(doc, "error", msg, strlen(msg))) {
 			json_decref(recs);
 			ret = nomem(&c);
 			goto out;
@@ -1049,6 +1204,7 @@ int mig_lossless_dump(struct mig_reader *r,
 	    json_object_set_new(doc, "file_version",
 				json_integer(s->file_version)) ||
 	    json_object_set_new(doc, "footers", json_boolean(s->footers)) ||
+	    set_caps(doc, opts ? opts->parse : NULL) ||
 	    json_object_set_new(doc, "ram_file", json_null()) ||
 	    json_object_set_new(doc, "configuration", json_null()) ||
 	    json_object_set_new(doc, "records", recs) ||
@@ -1119,9 +1275,7 @@ int mig_lossless_dump(struct mig_reader *r,
 			ret = nomem(&c);
 			goto out;
 		}
-		ret = bytes_at(&c, cut, end - cut, &p);
-		if (!ret)
-			ret = put_blob(&c, rest, p, (size_t)(end - cut), true);
+		ret = put_input(&c, rest, cut, end - cut, true);
 		if (ret)
 			goto out;
 	}

@@ -402,7 +402,8 @@ static bool in_list(const char *const *list, const char *s)
 static int collect_bytes(const struct mig_node *n, uint8_t **buf,
 			 size_t *len, size_t *cap)
 {
-	if (n->bytes) {
+	/* An empty leaf adds nothing (and *buf may still be NULL). */
+	if (n->bytes && n->nbytes) {
 		if (n->nbytes > *cap - *len) {
 			size_t ncap = (*cap ? *cap * 2 : 64) + n->nbytes;
 			uint8_t *p = realloc(*buf, ncap);
@@ -515,7 +516,9 @@ json_t *mig_dump_analyze(const struct mig_stream *s)
 	for (const struct mig_record *r = s->records; r; r = r->next) {
 		char key[300];
 
-		if (r->type != MIG_REC_START && r->type != MIG_REC_FULL)
+		/* A record cut inside its header has no name (NULL). */
+		if ((r->type != MIG_REC_START && r->type != MIG_REC_FULL) ||
+		    !r->name)
 			continue;
 		snprintf(key, sizeof(key), "%s (%" PRIu32 ")", r->name,
 			 r->section_id);
@@ -596,7 +599,9 @@ json_t *mig_info_json(const struct mig_stream *s)
 			json_array_append_new(cmds, e);
 			continue;
 		}
-		if (r->type == MIG_REC_EOF)
+		/* EOF, or a section record cut inside its header: no name
+		 * (NULL), nothing to list. */
+		if (r->type == MIG_REC_EOF || !r->name)
 			continue;
 		e = find_section_entry(secs, r->section_id);
 		if (!e) {

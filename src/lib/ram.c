@@ -418,6 +418,11 @@ static int read_block_list(struct mig_reader *r, struct mig_stream *s,
 		int ret;
 
 		ret = mig_rd_str8(r, name, err);
+		/* A NUL would cut the name short (QEMU writes none). */
+		if (!ret && name[0] && strlen(name) != mig_rd_offset(r) - at - 1)
+			return mig_error_set(err, MIG_ERAM, at + 1 + strlen(name),
+					     "RAM block name '%s' goes on after a NUL byte",
+					     name);
 		if (!ret)
 			ret = mig_rd_be64(r, &len, err);
 		if (ret)
@@ -500,6 +505,10 @@ static int page_block(struct mig_reader *r, struct mig_stream *s,
 
 		if (ret)
 			return ret;
+		if (strlen(name) != mig_rd_offset(r) - at - 9)
+			return mig_error_set(err, MIG_ERAM, at + 9 + strlen(name),
+					     "RAM block name '%s' goes on after a NUL byte",
+					     name);
 		idx = find_block(s, name);
 		if (idx < 0)
 			return mig_error_set(err, MIG_ERAM, at + 8,

@@ -28,17 +28,17 @@
 
 /* Decoding state that spans RAM sections (the CONTINUE block). */
 struct ram_state {
-	bool ignore_shared;	/* x-ignore-shared: block list carries addresses */
+	bool ignore_shared;	/* x-ignore-shared: blocks carry addresses */
 	bool mapped_ram;	/* mapped-ram capability */
-	bool postcopy;		/* postcopy-ram: block list may carry page sizes */
+	bool postcopy;		/* postcopy-ram: blocks may carry page sizes */
 	/* POSTCOPY_ADVISE arguments, when it had them */
 	bool advised;
 	uint64_t advise_sizes;	/* OR of the page sizes of all blocks */
 	uint64_t advise_target;	/* target page size */
-	long last;		/* index of the block of the last page, or -1 */
+	long last;		/* block index of the last page, or -1 */
 	int (*on_page)(void *ctx, const struct mig_page *page);
 	void *ctx;
-	uint8_t *page;		/* a page for COMPRESS_PAGE (page_cap bytes) */
+	uint8_t *page;		/* COMPRESS_PAGE's page (page_cap bytes) */
 	size_t page_cap;
 };
 

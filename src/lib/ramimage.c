@@ -5,7 +5,9 @@
  * can be found again (the input, a compressed record in the input, a fill
  * byte, or a scratch file for pages made by XBZRLE deltas), 16 bytes in
  * all; and/or it writes the pages into one sparse file per block, through
- * a buffer that joins neighbouring pages into one write.
+ * a buffer that joins neighbouring pages into one write, keeping a bit per
+ * page that says whether the file holds data there (then the files are
+ * where content is found again, and a digest costs 8 bytes more).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +40,9 @@ enum { SRC_ZERO, SRC_FILL, SRC_INPUT, SRC_ZLIB, SRC_SCRATCH };
 struct img_block {
 	uint64_t npages;	/* entries in the tables */
 	uint64_t *dig;		/* DIGESTS: XXH3-64 of the content */
-	uint64_t *src;		/* DIGESTS: SRC(...) */
-	uint8_t *full;		/* FILES: a bit per page the file holds data */
+	uint64_t *src;		/* DIGESTS without FILES: SRC(...) */
+	/* FILES: a bit per page the file holds data for (not a hole) */
+	uint8_t *full;
 	int fd;			/* FILES: -1 until the first write */
 	char *tmp;		/* FILES: temporary path */
 	char *file;		/* FILES: "ram/NAME", after finish */
@@ -166,6 +169,19 @@ uint64_t mig_ram_image_pages(const struct mig_ram_image *img, size_t block)
 	return block < img->nblocks ? img->blocks[block].npages : 0;
 }
 
+static bool full_get(const struct img_block *b, uint64_t i)
+{
+	return b->full[i / 8] >> (i % 8) & 1;
+}
+
+static void full_set(struct img_block *b, uint64_t i, bool v)
+{
+	if (v)
+		b->full[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		b->full[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
 bool mig_ram_image_digest(const struct mig_ram_image *img, size_t block,
 			  uint64_t page, uint64_t *digest)
 {
@@ -174,7 +190,11 @@ bool mig_ram_image_digest(const struct mig_ram_image *img, size_t block,
 	if (block >= img->nblocks)
 		return false;
 	b = &img->blocks[block];
-	if (!b->src || page >= b->npages || SRC_TAG(b->src[page]) == SRC_ZERO)
+	if (!b->dig || page >= b->npages)
+		return false;
+	/* With files, a page holds data exactly when it is not a hole. */
+	if (b->full ? !full_get(b, page)
+		    : SRC_TAG(b->src[page]) == SRC_ZERO)
 		return false;
 	*digest = b->dig[page];
 	return true;
@@ -217,18 +237,21 @@ static int get_block(struct mig_ram_image *img, size_t bi, uint64_t npages,
 				     (unsigned long long)MIG_IMAGE_PAGES_MAX);
 	if (img->flags & MIG_IMAGE_DIGESTS) {
 		uint64_t *d = realloc(b->dig, npages * sizeof(*d));
-		uint64_t *s;
 
 		if (!d)
 			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
 					     "out of memory");
 		b->dig = d;
-		s = realloc(b->src, npages * sizeof(*s));
+		memset(d + b->npages, 0, (npages - b->npages) * sizeof(*d));
+	}
+	if ((img->flags & MIG_IMAGE_DIGESTS) &&
+	    !(img->flags & MIG_IMAGE_FILES)) {
+		uint64_t *s = realloc(b->src, npages * sizeof(*s));
+
 		if (!s)
 			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
 					     "out of memory");
 		b->src = s;
-		memset(d + b->npages, 0, (npages - b->npages) * sizeof(*d));
 		memset(s + b->npages, 0, (npages - b->npages) * sizeof(*s));
 	}
 	if (img->flags & MIG_IMAGE_FILES) {
@@ -245,19 +268,6 @@ static int get_block(struct mig_ram_image *img, size_t bi, uint64_t npages,
 	img->pages += npages - b->npages;
 	b->npages = npages;
 	return 0;
-}
-
-static bool full_get(const struct img_block *b, uint64_t i)
-{
-	return b->full[i / 8] >> (i % 8) & 1;
-}
-
-static void full_set(struct img_block *b, uint64_t i, bool v)
-{
-	if (v)
-		b->full[i / 8] |= (uint8_t)(1u << (i % 8));
-	else
-		b->full[i / 8] &= (uint8_t)~(1u << (i % 8));
 }
 
 /* ------------------------------------------------------------------ */
@@ -519,7 +529,8 @@ static uint64_t fill_digest(struct mig_ram_image *img, uint8_t c)
 {
 	if (!img->fill_known[c]) {
 		memset(img->page, c, (size_t)img->psize);
-		img->fill_digest[c] = XXH3_64bits(img->page, (size_t)img->psize);
+		img->fill_digest[c] = XXH3_64bits(img->page,
+						  (size_t)img->psize);
 		img->fill_known[c] = true;
 	}
 	return img->fill_digest[c];
@@ -613,23 +624,22 @@ int mig_ram_image_on_page(void *ctx, const struct mig_page *pg)
 		fill = 0;
 	}
 
-	if (img->flags & MIG_IMAGE_DIGESTS) {
-		if (!data) {
-			b->dig[i] = fill ? fill_digest(img, fill) : 0;
-			b->src[i] = fill ? SRC(SRC_FILL, fill) : SRC(SRC_ZERO, 0);
-		} else {
-			b->dig[i] = XXH3_64bits(data, (size_t)img->psize);
-			if (img->flags & MIG_IMAGE_FILES)
-				b->src[i] = SRC(SRC_INPUT, 0);	/* not zero */
-			else if (pg->kind == MIG_PAGE_XBZRLE)
-				ret = keep(img, b, i, pg->err);
-			else if (pg->record == MIG_PREC_COMPRESS)
-				b->src[i] = SRC(SRC_ZLIB, pg->data_offset);
-			else
-				b->src[i] = SRC(SRC_INPUT, pg->data_offset);
-			if (ret)
-				return ret;
-		}
+	if (img->flags & MIG_IMAGE_DIGESTS)
+		b->dig[i] = data ? XXH3_64bits(data, (size_t)img->psize)
+			  : fill ? fill_digest(img, fill) : 0;
+	/* Where a later delta finds the content (with files: in them). */
+	if (b->src) {
+		if (!data)
+			b->src[i] = fill ? SRC(SRC_FILL, fill)
+					 : SRC(SRC_ZERO, 0);
+		else if (pg->kind == MIG_PAGE_XBZRLE)
+			ret = keep(img, b, i, pg->err);
+		else if (pg->record == MIG_PREC_COMPRESS)
+			b->src[i] = SRC(SRC_ZLIB, pg->data_offset);
+		else
+			b->src[i] = SRC(SRC_INPUT, pg->data_offset);
+		if (ret)
+			return ret;
 	}
 	if (img->flags & MIG_IMAGE_FILES) {
 		if (!data && !fill) {
@@ -736,13 +746,14 @@ int mig_ram_image_commit(struct mig_ram_image *img, bool overwrite,
 				     "page image: commit before finish");
 	if (!(img->flags & MIG_IMAGE_FILES))
 		return 0;
-	if (!overwrite)
-		for (size_t i = 0; i < img->nblocks; i++)
-			if (img->blocks[i].path &&
-			    lstat(img->blocks[i].path, &st) == 0)
-				return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
-						     "'%s' exists; not overwritten",
-						     img->blocks[i].path);
+	for (size_t i = 0; !overwrite && i < img->nblocks; i++) {
+		const char *path = img->blocks[i].path;
+
+		if (path && lstat(path, &st) == 0)
+			return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
+					     "'%s' exists; not overwritten",
+					     path);
+	}
 	for (size_t i = 0; i < img->nblocks; i++) {
 		struct img_block *b = &img->blocks[i];
 		int r;

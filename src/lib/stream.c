@@ -285,6 +285,12 @@ static int read_config(struct pctx *c)
 		ret = mig_rd_skip(c->r, 1, c->err);
 		if (!ret)
 			ret = mig_rd_str8(c->r, name, c->err);
+		/* A NUL would cut the name short (QEMU writes none). */
+		if (!ret && strlen(name) != mig_rd_offset(c->r) - sub_at - 2)
+			return mig_error_set(c->err, MIG_ECONFIG,
+					     sub_at + 2 + strlen(name),
+					     "subsection name '%s' goes on after a NUL byte",
+					     name);
 		if (!ret)
 			ret = mig_rd_be32(c->r, &version, c->err);
 		if (ret)
@@ -312,15 +318,18 @@ static int read_config(struct pctx *c)
 						     "%" PRIu32 " capabilities (at most %d)",
 						     n, CAPS_MAX);
 			for (uint32_t i = 0; i < n; i++) {
+				uint64_t cap_at = mig_rd_offset(c->r);
 				char cap[256];
 				char **caps;
 
 				ret = mig_rd_str8(c->r, cap, c->err);
 				if (ret)
 					return ret;
-				if (!printable(cap))
+				/* A NUL byte is not printable text either. */
+				if (!printable(cap) ||
+				    strlen(cap) != mig_rd_offset(c->r) - cap_at - 1)
 					return mig_error_set(c->err, MIG_ECONFIG,
-							     mig_rd_offset(c->r) - strlen(cap),
+							     cap_at + 1 + first_unprintable(cap),
 							     "capability name is not printable text");
 				caps = realloc(s->caps,
 					       (s->ncaps + 1) * sizeof(*caps));
@@ -541,11 +550,14 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 		ret = mig_rd_str8(c->r, name, c->err);
 		if (ret)
 			return ret;
-		if (!name[0])
+		if (mig_rd_offset(c->r) == name_at + 1)
 			return mig_error_set(c->err, MIG_ESECTION, name_at,
 					     "section id %" PRIu32 " has an empty name",
 					     rec->section_id);
-		if (!printable(name))
+		/* A NUL byte is not printable text either (and would cut
+		 * the name short). */
+		if (!printable(name) ||
+		    strlen(name) != mig_rd_offset(c->r) - name_at - 1)
 			return mig_error_set(c->err, MIG_ESECTION,
 					     name_at + 1 + first_unprintable(name),
 					     "section id %" PRIu32 " has a name that is not printable text",

@@ -46,7 +46,10 @@ bool mig_vmdesc_locate(const uint8_t *tail, size_t len, uint64_t tail_off,
 {
 	size_t lo, p;
 
-	if (len < 7)
+	/* The JSON is an object that ends the input: without a final '}'
+	 * there is nothing to look for (and no reason to touch the last
+	 * MIG_VMDESC_MAX bytes of a large file). */
+	if (len < 7 || tail[len - 1] != '}')
 		return false;
 	/* The trailer is at most MIG_VMDESC_MAX bytes of JSON plus 6. */
 	lo = len > (size_t)MIG_VMDESC_MAX + 6 ? len - MIG_VMDESC_MAX - 6 : 1;
@@ -348,6 +351,9 @@ static int decode_elem(struct dctx *c, const json_t *f, const char *type,
 		ret = mig_rd_str8(c->r, s, c->err);
 		if (ret)
 			return rd_fail(c, ret);
+		if (strlen(s) != mig_rd_offset(c->r) - start - 1)
+			return fail(c, MIG_EDECODE, start + 1 + strlen(s),
+				    "capability '%s' goes on after a NUL byte", s);
 		if (mig_node_set_bytes(node, s, strlen(s) + 1))
 			return fail(c, MIG_ENOMEM, start, "out of memory");
 		node->nbytes--;
@@ -534,8 +540,14 @@ static int decode_subsection(struct dctx *c, const json_t *sub,
 			    "expected subsection marker 0x05, found 0x%02x",
 			    mark);
 	ret = mig_rd_str8(c->r, name, c->err);
-	if (!ret)
-		ret = mig_rd_be32(c->r, &version, c->err);
+	if (ret)
+		return rd_fail(c, ret);
+	/* A NUL would cut the name short and match a shorter one. */
+	if (strlen(name) != mig_rd_offset(c->r) - start - 2)
+		return fail(c, MIG_EDECODE, start + 2 + strlen(name),
+			    "subsection name '%s' goes on after a NUL byte",
+			    name);
+	ret = mig_rd_be32(c->r, &version, c->err);
 	if (ret)
 		return rd_fail(c, ret);
 	if (strcmp(name, want))

@@ -207,6 +207,8 @@ int mig_writer_write(struct mig_writer *w, const void *p, size_t n,
 {
 	int ret;
 
+	if (!n)
+		return 0;
 	if (w->kind == W_MEM) {
 		if (n > w->cap - w->len) {
 			size_t ncap = w->cap ? w->cap : 4096;
@@ -227,8 +229,7 @@ int mig_writer_write(struct mig_writer *w, const void *p, size_t n,
 			w->buf = b;
 			w->cap = ncap;
 		}
-		if (n)
-			memcpy(w->buf + w->len, p, n);
+		memcpy(w->buf + w->len, p, n);
 		w->len += n;
 		w->off += n;
 		return 0;

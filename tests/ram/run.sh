@@ -120,7 +120,11 @@ check "...leaving no temporary file" test -z "$(leftovers "$x")"
 head -c 500000 "$RANDOM72" >"$tmp/cut.mig"
 status 1 "an invalid stream fails the extract" \
 	"$bin" dump --extract "$tmp/cut" "$tmp/cut.mig"
-check "...and leaves its folder empty" test -z "$(ls -A "$tmp/cut")"
+check "...and leaves no folder behind" test ! -e "$tmp/cut"
+mkdir "$tmp/cut"
+status 1 "an invalid stream fails the extract into a folder" \
+	"$bin" dump --extract "$tmp/cut" "$tmp/cut.mig"
+check "...and leaves it empty" test -z "$(ls -A "$tmp/cut")"
 
 # --- COMPRESS_PAGE, mapped-ram, XBZRLE: real streams -----------------
 

@@ -311,7 +311,7 @@ struct xcase {
 	const char *what;
 	uint8_t delta[16];
 	uint16_t len;
-	int bad_at;		/* offset in the delta of the error, -1: fine */
+	int bad_at;		/* delta offset of the error, -1: fine */
 };
 
 static const struct xcase xcases[] = {
@@ -851,23 +851,17 @@ static int image_of(const struct buf *b, unsigned flags, const char *dir,
 	return ret;
 }
 
-static uint64_t fill_digest(uint8_t c)
-{
-	uint8_t p[PS];
-
-	memset(p, c, PS);
-	return XXH3_64bits(p, PS);
-}
-
 /*
  * pc.ram: page 0 data then ZERO (a hole again), page 1 data then two
- * XBZRLE deltas, page 2 filled with 0x33, page 3 compressed; rom: never
- * written.
+ * XBZRLE deltas, page 2 filled with 0x33 then a delta, page 3 compressed
+ * then a delta; rom: never written.  Deltas apply to content read back
+ * from every kind of record.
  */
 static void image_stream(struct buf *b)
 {
 	static const uint8_t d1[] = { 16, 2, 0x11, 0x22 };
 	static const uint8_t d2[] = { 17, 1, 0x99, 100, 1, 0x44 };
+	static const uint8_t d3[] = { 0, 1, 0x77 };
 	uint8_t z[PS + 64];
 	uLongf zl = zpage(z, 0x5a, PS);
 
@@ -887,6 +881,8 @@ static void image_stream(struct buf *b)
 	put_ram_word(b, 2 * PS, T_RAM_ZERO | T_RAM_CONTINUE);
 	buf_u8(b, 0x33);
 	put_compressed(b, 3 * PS, NULL, z, (uint32_t)zl);
+	put_xbzrle(b, 2 * PS, NULL, 1, d3, sizeof(d3));
+	put_xbzrle(b, 3 * PS, NULL, 1, d3, sizeof(d3));
 	part_end_eof(b);
 }
 
@@ -932,9 +928,11 @@ static void image_files_and_digests(void **state)
 	assert_memory_equal(got, want, PS);
 	assert_int_equal(pread(fd, got, PS, 2 * PS), PS);
 	memset(want, 0x33, PS);
+	want[0] = 0x77;
 	assert_memory_equal(got, want, PS);
 	assert_int_equal(pread(fd, got, PS, 3 * PS), PS);
 	memset(want, 0x5a, PS);
+	want[0] = 0x77;
 	assert_memory_equal(got, want, PS);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/ram/_rom@etc_x", dir);
@@ -947,9 +945,13 @@ static void image_files_and_digests(void **state)
 	expected_page1(want);
 	assert_int_equal(d, XXH3_64bits(want, PS));
 	assert_true(mig_ram_image_digest(img, 0, 2, &d));
-	assert_int_equal(d, fill_digest(0x33));
+	memset(want, 0x33, PS);
+	want[0] = 0x77;
+	assert_int_equal(d, XXH3_64bits(want, PS));
 	assert_true(mig_ram_image_digest(img, 0, 3, &d));
-	assert_int_equal(d, fill_digest(0x5a));
+	memset(want, 0x5a, PS);
+	want[0] = 0x77;
+	assert_int_equal(d, XXH3_64bits(want, PS));
 	assert_false(mig_ram_image_digest(img, 1, 0, &d));
 	assert_int_equal(mig_ram_image_pages(img, 1), 1);
 
@@ -1087,7 +1089,8 @@ static void same_block(const struct mig_ram_image *a,
 	for (uint64_t i = 0; i < n; i++) {
 		bool za = mig_ram_image_digest(a, (size_t)ia, i, &da);
 
-		assert_int_equal(za, mig_ram_image_digest(b, (size_t)ib, i, &db));
+		assert_int_equal(za,
+				 mig_ram_image_digest(b, (size_t)ib, i, &db));
 		if (za && da != db)
 			fail_msg("%s page %llu differs", name,
 				 (unsigned long long)i);

@@ -117,13 +117,24 @@ static void locate_without_trailer(void **state)
 
 static void locate_smallest_trailer(void **state)
 {
-	static const uint8_t t[] = { 0x00, 0x06, 0, 0, 0, 1, '{' };
+	static const uint8_t t[] = { 0x00, 0x06, 0, 0, 0, 2, '{', '}' };
 	uint64_t marker, jlen;
 
 	(void)state;
 	assert_true(mig_vmdesc_locate(t, sizeof(t), 5, &marker, &jlen));
 	assert_int_equal(marker, 6);
-	assert_int_equal(jlen, 1);
+	assert_int_equal(jlen, 2);
+}
+
+/* A JSON object ends with '}': anything else is not a trailer, and the
+ * tail of a large file is not even scanned. */
+static void locate_needs_a_closing_brace(void **state)
+{
+	static const uint8_t t[] = { 0x00, 0x06, 0, 0, 0, 2, '{', ' ' };
+	uint64_t marker, jlen;
+
+	(void)state;
+	assert_false(mig_vmdesc_locate(t, sizeof(t), 5, &marker, &jlen));
 }
 
 static void locate_rejects_a_wrong_length(void **state)
@@ -1343,6 +1354,7 @@ int main(void)
 		cmocka_unit_test(locate_finds_the_trailer),
 		cmocka_unit_test(locate_without_trailer),
 		cmocka_unit_test(locate_smallest_trailer),
+		cmocka_unit_test(locate_needs_a_closing_brace),
 		cmocka_unit_test(locate_rejects_a_wrong_length),
 		cmocka_unit_test(locate_needs_the_eof_byte_and_a_brace),
 		cmocka_unit_test(locate_skips_false_candidates),
