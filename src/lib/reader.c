@@ -541,12 +541,27 @@ int mig_rd_rest(struct mig_reader *r, uint64_t cap, const uint8_t **p,
 	return 0;
 }
 
+/*
+ * The cursor went back to @pos: pages given back before it will be read
+ * again, so they must be given back again once left behind.
+ */
+static void moved_back(struct mig_reader *r, size_t pos)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (r->map && pos < r->dropped) {
+		r->dropped = pos & ~(page - 1);
+		r->tick_next = 0;
+	}
+}
+
 int mig_rd_seek(struct mig_reader *r, uint64_t offset, struct mig_error *err)
 {
 	uint64_t cur = mig_rd_offset(r);
 
 	if (offset >= r->base && offset - r->base <= r->len) {
 		r->pos = (size_t)(offset - r->base);
+		moved_back(r, r->pos);
 		return 0;
 	}
 	if (offset < cur)
@@ -568,6 +583,7 @@ int mig_rd_rewind(struct mig_reader *r, uint64_t offset,
 		return mig_error_set(err, MIG_EINVAL, offset,
 				     "cannot go back to an offset outside the buffered window");
 	r->pos = (size_t)(offset - r->base);
+	moved_back(r, r->pos);
 	return 0;
 }
 
