@@ -150,9 +150,17 @@ static int src_read(struct mig_reader *r, uint8_t *dst, size_t n,
 }
 
 /* Pipe only: appends up to @want more bytes to the window. */
-static int fill(struct mig_reader *r, size_t want, struct mig_error *err)
+/*
+ * Pipe only: makes room for @room more bytes in the window and reads until
+ * at least @need (<= @room) more have arrived or the input ends.  Each read
+ * asks for all the free room, but returns as soon as @need is met: a live
+ * source that sends a little and waits is not stalled.
+ */
+static int fill(struct mig_reader *r, size_t need, size_t room,
+		struct mig_error *err)
 {
 	size_t have = avail(r);
+	size_t want = room;
 
 	if (r->pos) {
 		memmove(r->own, r->own + r->pos, have);
@@ -181,7 +189,7 @@ static int fill(struct mig_reader *r, size_t want, struct mig_error *err)
 		r->buf = p;
 		r->cap = ncap;
 	}
-	while (want && !r->eof) {
+	while (need && !r->eof) {
 		size_t n;
 		int ret = src_read(r, r->own + r->len, r->cap - r->len, &n,
 				   err);
@@ -194,7 +202,7 @@ static int fill(struct mig_reader *r, size_t want, struct mig_error *err)
 			break;
 		}
 		r->len += n;
-		want = n >= want ? 0 : want - n;
+		need = n >= need ? 0 : need - n;
 	}
 	return 0;
 }
@@ -210,8 +218,8 @@ static int ensure(struct mig_reader *r, size_t n, struct mig_error *err)
 	if (r->whole || r->eof)
 		return truncated(r, n, err);
 	/* Read at least a chunk, so small reads do not mean small syscalls. */
-	ret = fill(r, (n - avail(r)) > PIPE_CHUNK ? n - avail(r) : PIPE_CHUNK,
-		   err);
+	ret = fill(r, n - avail(r),
+		   (n - avail(r)) > PIPE_CHUNK ? n - avail(r) : PIPE_CHUNK, err);
 	if (ret)
 		return ret;
 	if (n > avail(r))
@@ -477,16 +485,17 @@ int mig_rd_skip(struct mig_reader *r, uint64_t n, struct mig_error *err)
 		size_t step;
 
 		if (!avail(r)) {
-			int ret = fill(r, PIPE_CHUNK, err);
+			int ret = fill(r, 1, PIPE_CHUNK, err);
 
 			if (ret)
 				return ret;
 			if (!avail(r))
 				return mig_error_set(err, MIG_ETRUNC, start,
-						     "truncated (need %llu byte%s, have %llu)",
+						     "truncated (need %llu byte%s, have %llu)%s%s",
 						     (unsigned long long)n,
 						     n == 1 ? "" : "s",
-						     (unsigned long long)(n - left));
+						     (unsigned long long)(n - left),
+						     r->note[0] ? ": " : "", r->note);
 		}
 		step = left < avail(r) ? (size_t)left : avail(r);
 		r->pos += step;
@@ -526,7 +535,7 @@ int mig_rd_rest(struct mig_reader *r, uint64_t cap, const uint8_t **p,
 				break;
 			if (want > cap - avail(r))
 				want = (size_t)(cap - avail(r)) + 1;
-			ret = fill(r, want, err);
+			ret = fill(r, want, want, err);
 			if (ret)
 				return ret;
 		}
@@ -597,7 +606,7 @@ int rd_window(struct mig_reader *r, size_t max, const uint8_t **p,
 
 	tick(r);
 	if (!avail(r) && !r->whole && !r->eof) {
-		ret = fill(r, PIPE_CHUNK, err);
+		ret = fill(r, 1, PIPE_CHUNK, err);
 		if (ret)
 			return ret;
 	}

@@ -811,6 +811,66 @@ static void pipe_skip_past_the_end(void **state)
 }
 
 /*
+ * A live source sends a little and waits for the other side: a read must
+ * return once its bytes are there, not wait to fill a whole window.  The
+ * writer sends 8 bytes and then waits for an acknowledgement before it
+ * sends the rest; a reader that waits for more deadlocks (alarm fails it).
+ */
+struct ack_writer {
+	int data;
+	int ack;
+};
+
+static void *ack_writer_main(void *arg)
+{
+	struct ack_writer *w = arg;
+	static const uint8_t first[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t b;
+
+	if (write(w->data, first, sizeof(first)) != sizeof(first))
+		return NULL;
+	if (read(w->ack, &b, 1) != 1)
+		return NULL;
+	if (write(w->data, first, 1) != 1)
+		return NULL;
+	close(w->data);
+	return NULL;
+}
+
+static void pipe_read_does_not_wait_for_a_full_window(void **state)
+{
+	int data[2], ack[2];
+	struct ack_writer w;
+	struct mig_reader *r;
+	struct mig_error err;
+	pthread_t t;
+	uint64_t v;
+	uint8_t b;
+
+	(void)state;
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(ack), 0);
+	w.data = data[1];
+	w.ack = ack[0];
+	assert_int_equal(pthread_create(&t, NULL, ack_writer_main, &w), 0);
+	mig_error_clear(&err);
+	assert_int_equal(mig_reader_from_fd(&r, data[0], "live", &err), 0);
+	alarm(5);
+	assert_int_equal(mig_rd_be64(r, &v, &err), 0);
+	assert_int_equal(v, 0x0102030405060708ull);
+	assert_int_equal(write(ack[1], "k", 1), 1);
+	assert_int_equal(mig_rd_u8(r, &b, &err), 0);
+	assert_int_equal(b, 1);
+	assert_true(mig_rd_at_end(r));
+	alarm(0);
+	pthread_join(t, NULL);
+	mig_reader_free(r);
+	close(data[0]);
+	close(ack[0]);
+	close(ack[1]);
+}
+
+/*
  * A pipe skip past its window cannot keep the bytes it drops, so when the
  * input ends first the error is at the skip's start but the cursor is at
  * the end of the input (documented in reader.h as the one exception).
@@ -1024,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(pipe_failed_skip_ends_at_the_end_of_input),
 		cmocka_unit_test(pipe_skip_message_matches_memory),
 		cmocka_unit_test(pipe_empty_input),
+		cmocka_unit_test(pipe_read_does_not_wait_for_a_full_window),
 		cmocka_unit_test(file_is_mapped_with_absolute_offsets),
 		cmocka_unit_test(file_open_by_path),
 		cmocka_unit_test(file_empty),
