@@ -60,6 +60,16 @@ EXTRA_TEST_BIN += $(FUZZ_REPLAY) $(FUZZ_TOOLS)
 # The mutation sweep of the commands (tests/sweep/).
 SWEEP_BIN := $(if $(wildcard tests/sweep/sweep.c),$(O)/tests/sweep/sweep)
 EXTRA_TEST_BIN += $(SWEEP_BIN)
+# The schema corpus test: vmdesc and schema decode alike (tests/schema/).
+EXTRA_TEST_BIN += $(if $(wildcard tests/schema/test_schema_corpus.c),$(O)/tests/test_schema_corpus)
+# validate against real loads: the recorded ones (crossload) and QEMU's
+# own on streams damaged on purpose (tests/validate/).
+VALIDATE_BIN := $(patsubst tests/validate/%.c,$(O)/tests/validate/%,$(wildcard tests/validate/*.c))
+EXTRA_TEST_BIN += $(VALIDATE_BIN)
+# downgrade: the tool that puts unknown state into real streams
+# (tests/downgrade/).
+DOWNGRADE_BIN := $(patsubst tests/downgrade/%.c,$(O)/tests/downgrade/%,$(wildcard tests/downgrade/*.c))
+EXTRA_TEST_BIN += $(DOWNGRADE_BIN)
 FUZZ_CC ?= clang
 FUZZ_O ?= build-fuzz
 # Seconds each harness runs in `make fuzz-smoke`.
@@ -69,7 +79,7 @@ LIB := $(O)/libmigstream.a
 BIN := $(O)/migstream
 
 .PHONY: all check check-unit check-cli check-corpus demo deps asan fuzz \
-	fuzz-smoke valgrind \
+	fuzz-smoke valgrind killsafe check-matrix \
 	install clean golden-update
 all: $(BIN) $(LIB)
 
@@ -95,6 +105,25 @@ $(O)/tests/test_corpus: $(O)/tests/corpus/test_corpus.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_CMOCKA) $(LDLIBS_JSON)
+
+$(VALIDATE_BIN): $(O)/tests/validate/%: $(O)/tests/validate/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_JSON)
+
+$(DOWNGRADE_BIN): $(O)/tests/downgrade/%: $(O)/tests/downgrade/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_JSON)
+
+$(O)/tests/test_schema_corpus: $(O)/tests/schema/test_schema_corpus.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_CMOCKA) $(LDLIBS_JSON)
+
+# Where `make install` puts the schemas; the binary also finds them next to
+# itself (../schemas in the build tree, ../share/migstream/schemas).
+$(O)/src/cli/cmd_schema.o: ALL_CFLAGS += -DMIGSTREAM_SCHEMA_DIR='"$(DATADIR)/migstream/schemas"'
 
 $(O)/tests/genbad: $(O)/tests/bad/genbad.o
 	@mkdir -p $(dir $@)
@@ -145,6 +174,14 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(EXTRA_TEST_BIN)
 	$(Q)sh tests/run.sh $(O)
 
+# validate against QEMU 5.2, 7.2 and 10.0, every stream of testdata/ and
+# the damaged ones (needs root: tests/validate/qemu.sh runs 5.2 and 10.0
+# from Debian chroots under $$LAB_ROOT, default ~/.cache/qemu-lab).
+check-matrix: deps
+	$(Q)$(MAKE) --no-print-directory all $(VALIDATE_BIN) $(DOWNGRADE_BIN)
+	$(Q)sh tests/validate/run.sh $(O) 5.2 7.2 10.0
+	$(Q)sh tests/downgrade/matrix.sh $(O)
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(O)/migstream info testdata/streams/qemu-7.2/v7.2_pc-q35-7.2_plain.mig
@@ -157,6 +194,11 @@ ASAN_ENV := ASAN_OPTIONS=exitcode=99:detect_leaks=1:abort_on_error=0 \
 asan:
 	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory O=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+# The writing commands killed with SIGKILL at chosen points: input intact,
+# output absent, earlier or complete, nothing else left (tests/killsafe/).
+killsafe: all
+	$(Q)sh tests/killsafe/run.sh $(O)
 
 # The corpus test and the harness replays under valgrind (memcheck): what
 # ASan cannot see (uninitialised reads), with a plain -O2 build.
@@ -174,6 +216,14 @@ install: all
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/migstream/*.h $(DESTDIR)$(INCDIR)/migstream/
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/migstream/schemas
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 schemas/README schemas/curation.json \
+		$(DESTDIR)$(DATADIR)/migstream/schemas/
+	for d in schemas/qemu-*; do \
+		install -d $(DESTDIR)$(DATADIR)/migstream/$$d && \
+		install -m 644 $$d/*.json $(DESTDIR)$(DATADIR)/migstream/$$d/ || exit 1; \
+	done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCDIR@|$(INCDIR)|' migstream.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/migstream.pc

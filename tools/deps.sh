@@ -28,6 +28,9 @@ PACKAGES='
 	qemu-system-x86	# QEMU 7.2 on Debian 12: tests that load real streams
 	man-db		# man --warnings: lints the pages in man/
 	groff-base	# the troff that man uses to format them
+	clang		# make fuzz: the libFuzzer harnesses in tests/fuzz/
+	libclang-rt-14-dev	# libFuzzer and the clang sanitizer runtimes
+	valgrind	# make valgrind: memcheck over the corpus and harnesses
 '
 
 # True when Debian package $1 is installed ("install ok installed", or

@@ -4,7 +4,8 @@
  * when given a struct mig_error, fills it with the first failure: the code,
  * the absolute byte offset in the input, the path inside the stream and a
  * lower-case message without a full stop.  Names quoted from the input
- * are shown with their control bytes (escape sequences, newlines) as '?'.
+ * are shown with every byte outside printable ASCII (escape sequences,
+ * newlines, bytes that are not UTF-8) as '?'.
  */
 #ifndef MIGSTREAM_ERROR_H
 #define MIGSTREAM_ERROR_H

@@ -20,6 +20,8 @@
 #include "migstream/reader.h"
 #include "migstream/state.h"
 
+struct mig_schema;
+
 #define MIG_FILE_MAGIC 0x5145564du	/* "QEVM" */
 #define MIG_FILE_VERSION 3u
 #define MIG_FILE_VERSION_COMPAT 2u
@@ -114,6 +116,7 @@ struct mig_record {
 	struct mig_node *tree;	/* MIG_SEC_VMSTATE and MIG_SEC_LEGACY */
 	char *vmsd;		/* vmdesc "vmsd_name" when known */
 	char *undecoded;	/* MIG_SEC_UNDECODED: why */
+	char *schema;		/* decoded with this schema, not a vmdesc */
 	struct mig_ram_chunk ram;	/* MIG_SEC_RAM */
 
 	/* COMMAND */
@@ -157,6 +160,10 @@ struct mig_stream {
 	uint64_t vmdesc_offset;	/* of the 0x06 byte */
 	uint64_t vmdesc_size;	/* JSON bytes */
 	json_t *vmdesc;		/* parsed JSON (owned) */
+
+	/* Device sections decoded with a schema (mig_parse_opts.schemas) */
+	char *schema;		/* the schema chosen, NULL when none was used */
+	char *schema_why;	/* why it was chosen, one line */
 
 	/* What the reader removed around the stream (owned), or NULL. */
 	struct mig_wrapper *wrapper;
@@ -247,6 +254,18 @@ struct mig_parse_opts {
 	void (*on_progress)(void *ctx, const struct mig_progress *p);
 	void *progress_ctx;
 	uint64_t progress_step;
+	/*
+	 * Schemas (migstream/schema.h) for device sections the vmdesc does
+	 * not describe.  With schema_forced and one schema, that schema is
+	 * used; otherwise they are candidates chosen from by the machine type
+	 * and what the stream shows (mig_stream.schema_why says how).
+	 * ignore_vmdesc decodes every device section with them, as if the
+	 * stream had no vmdesc.
+	 */
+	const struct mig_schema *const *schemas;
+	size_t nschemas;
+	bool schema_forced;
+	bool ignore_vmdesc;
 };
 
 /*

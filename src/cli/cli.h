@@ -23,9 +23,12 @@ struct cmd {
 
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_set(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_downgrade(int argc, char **argv);
 
 extern const char *cli_prog;
 
@@ -53,6 +56,7 @@ struct cli_input {
 	const char *caps[CLI_MAX_CAPS];	/* --cap NAME: capabilities */
 	size_t ncaps;
 	bool quiet;		/* --quiet: no progress line */
+	const char *schema;	/* --schema NAME|FILE|none */
 	struct mig_parse_opts parse;	/* page callback etc., set by the command */
 };
 
@@ -61,12 +65,14 @@ enum {
 	OPT_INPUT_OFFSET = 0x1000,
 	OPT_INPUT_CAP,
 	OPT_INPUT_QUIET,
+	OPT_INPUT_SCHEMA,
 };
 
 #define CLI_INPUT_OPTIONS                                                    \
 	{ "offset", required_argument, NULL, OPT_INPUT_OFFSET },             \
 	{ "cap", required_argument, NULL, OPT_INPUT_CAP },                   \
-	{ "quiet", no_argument, NULL, OPT_INPUT_QUIET }
+	{ "quiet", no_argument, NULL, OPT_INPUT_QUIET },                     \
+	{ "schema", required_argument, NULL, OPT_INPUT_SCHEMA }
 
 /*
  * Handles option @c with @arg if it is one of CLI_INPUT_OPTIONS: returns 1
@@ -100,6 +106,17 @@ struct cli_progress {
 bool cli_progress_start(struct cli_progress *p, bool quiet);
 void cli_progress_update(void *ctx, const struct mig_progress *m);
 void cli_progress_end(struct cli_progress *p);
+
+/*
+ * Schemas (cmd_schema.c).  cli_schema_dirs() lists where schemas are
+ * looked for by name.  cli_load_schemas() loads the schema @what names
+ * (a name or a file; "none": no schema), or with @what NULL every schema
+ * found; prints the error and returns EXIT_ERROR when it cannot.
+ */
+struct mig_schema;
+size_t cli_schema_dirs(const char *const **dirs);
+int cli_load_schemas(const char *what, struct mig_schema ***out, size_t *n);
+void cli_free_schemas(struct mig_schema **list, size_t n);
 
 /* Exit status for a library error code. */
 int cli_exit_for(int code);

@@ -129,6 +129,15 @@ static void print_text(const json_t *info)
 		       u64_of(json_object_get(vmdesc, "offset")));
 	else
 		printf("vmdesc        none\n");
+	if (json_is_object(json_object_get(info, "schema"))) {
+		const json_t *sch = json_object_get(info, "schema");
+		const json_t *name = json_object_get(sch, "name");
+
+		/* Which schema described the device sections, and why. */
+		printf("schema        %s (%s)\n",
+		       json_is_string(name) ? json_string_value(name) : "none",
+		       json_string_value(json_object_get(sch, "why")));
+	}
 	if (json_is_true(json_object_get(info, "complete")))
 		printf("read          to the end, %" JSON_INTEGER_FORMAT " records\n",
 		       json_integer_value(json_object_get(info, "records")));

@@ -16,12 +16,18 @@ static const struct cmd cmds[] = {
 	  "[--json] [--quiet] [--offset N] [--cap NAME]... STREAM" },
 	{ "dump", cmd_dump, "print the whole stream as JSON",
 	  "[--format tree|analyze] [--offsets] [--ram summary|pages|hash] [--extract DIR [--force]] [--lossless [--ram-file FILE]] [--offset N] [--cap NAME]... STREAM" },
+	{ "validate", cmd_validate, "would QEMU X.Y load this stream? every reason, in QEMU's words",
+	  "--target qemu-X.Y... [--machine M[,suppress-vmdesc=on]] [--global PROP=on|off]... [--json] [--verbose] [--quiet] [--offset N] [--cap NAME]... [--schema NAME|FILE|none] STREAM... | --list-checks" },
 	{ "diff", cmd_diff, "compare two streams: state field by field, RAM page by page",
 	  "[--json | --stat] [--ram off|stat|ranges] [--section PATTERN]... [--ignore PATTERN]... [--color auto|always|never] [--quiet] [--offset N] [--cap NAME]... A B" },
 	{ "encode", cmd_encode, "turn a lossless JSON document back into a stream",
 	  "[--ram-file FILE] -o OUT JSON" },
+	{ "downgrade", cmd_downgrade, "rewrite a stream so an older QEMU loads it, or say why not",
+	  "--target qemu-X.Y [--machine M] [--global PROP=on|off]... [--drop-section NAME]... [--no-vmdesc] [--dry-run] [--json] [--max-hold BYTES] [--quiet] [--offset N] [--cap NAME]... [--schema NAME|FILE|none] IN (-o OUT | OUT)" },
 	{ "set", cmd_set, "change fields of a stream in place",
 	  "[--quiet] [--offset N] [--cap NAME]... -o OUT STREAM PATH=VALUE..." },
+	{ "schema", cmd_schema, "make, show and compare device schemas",
+	  "import --dump-vmstate FILE [--machine-help FILE] [--stream FILE]... [--curation FILE] [--name NAME] [--qemu X.Y] [--qemu-version TEXT] [--target T] [--basenames] [--notes] [-o OUT] | show [--json] SCHEMA [VMSD] | diff [--json] [--machine M] [--reverse] [--vmsd NAME] A B | check SCHEMA" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -124,6 +130,9 @@ int cli_input_option(struct cli_input *in, int c, const char *arg)
 	case OPT_INPUT_QUIET:
 		in->quiet = true;
 		return 1;
+	case OPT_INPUT_SCHEMA:
+		in->schema = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -136,6 +145,8 @@ int cli_read_stream(const char *path, const struct cli_input *in,
 	struct mig_reader *r = NULL;
 	struct mig_input_opts iopts = { 0 };
 	struct mig_parse_opts popts;
+	struct mig_schema **schemas = NULL;
+	size_t nschemas = 0;
 	struct cli_progress prog;
 	struct mig_error err;
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
@@ -148,11 +159,18 @@ int cli_read_stream(const char *path, const struct cli_input *in,
 	/* The reader skips --offset and removes compression and libvirt
 	 * headers (input.h), so every command reads wrapped inputs. */
 	iopts.offset = in->offset;
+	/* Schemas describe device sections a vmdesc does not (--schema). */
+	ret = cli_load_schemas(in->schema, &schemas, &nschemas);
+	if (ret)
+		return ret;
 	ret = mig_reader_open_input(&r, path, &iopts, &err);
 	if (!ret) {
 		popts = in->parse;
 		popts.caps = in->caps;
 		popts.ncaps = in->ncaps;
+		popts.schemas = (const struct mig_schema *const *)schemas;
+		popts.nschemas = nschemas;
+		popts.schema_forced = in->schema != NULL;
 		if (!popts.on_progress && cli_progress_start(&prog, in->quiet)) {
 			popts.on_progress = cli_progress_update;
 			popts.progress_ctx = &prog;
@@ -162,6 +180,7 @@ int cli_read_stream(const char *path, const struct cli_input *in,
 			cli_progress_end(&prog);
 		mig_reader_free(r);
 	}
+	cli_free_schemas(schemas, nschemas);
 	if (ret) {
 		fprintf(stderr, "%s\n",
 			mig_error_format(&err, path, msg, sizeof(msg)));

@@ -7,14 +7,15 @@
 #include "migstream/error.h"
 
 /*
- * Messages quote names taken from the input (RAM blocks, vmdesc fields)
- * and end up on terminals: a control byte there (an escape sequence, a
- * newline) is shown as '?'.
+ * Messages quote names taken from the input (RAM blocks, subsections,
+ * vmdesc fields) and end up on terminals and in JSON: a byte outside
+ * printable ASCII there (an escape sequence, a newline, bytes that are
+ * not UTF-8, which JSON strings cannot hold) is shown as '?'.
  */
 static void printable(char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			*s = '?';
 }
 

@@ -308,6 +308,9 @@ static json_t *record_json(const struct mig_record *rec, unsigned flags)
 		json_object_set_new(o, "kind", json_string(kind_name(rec->kind)));
 		if (rec->vmsd)
 			json_object_set_new(o, "vmsd", json_string(rec->vmsd));
+		/* Decoded with a schema instead of a vmdesc: which one. */
+		if (rec->schema)
+			json_object_set_new(o, "schema", json_string(rec->schema));
 		if (rec->kind == MIG_SEC_RAM)
 			json_object_set_new(o, "ram", ram_chunk_json(&rec->ram));
 		else if (rec->tree)
@@ -346,6 +349,17 @@ static json_t *vmdesc_json(const struct mig_stream *s)
 	return o;
 }
 
+/* The schema a stream without a vmdesc was decoded with, and why. */
+static json_t *schema_json(const struct mig_stream *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", s->schema ? json_string(s->schema)
+						 : json_null());
+	json_object_set_new(o, "why", json_string(s->schema_why));
+	return o;
+}
+
 json_t *mig_dump_json(const struct mig_stream *s, unsigned flags)
 {
 	json_t *o = json_object();
@@ -374,6 +388,8 @@ json_t *mig_dump_json(const struct mig_stream *s, unsigned flags)
 	json_object_set_new(o, "records", recs);
 	json_object_set_new(o, "ram_blocks", ram_blocks_json(s));
 	json_object_set_new(o, "vmdesc", vmdesc_json(s));
+	if (s->schema_why)
+		json_object_set_new(o, "schema", schema_json(s));
 	json_object_set_new(o, "complete", json_boolean(s->complete));
 	return o;
 }
@@ -583,6 +599,8 @@ json_t *mig_info_json(const struct mig_stream *s)
 	json_object_set_new(o, "footers", json_boolean(s->footers));
 	json_object_set_new(o, "page_size", mig_json_u64(s->page_size));
 	json_object_set_new(o, "vmdesc", vmdesc_json(s));
+	if (s->schema_why)
+		json_object_set_new(o, "schema", schema_json(s));
 
 	for (const struct mig_record *r = s->records; r; r = r->next) {
 		json_t *e;
@@ -634,6 +652,8 @@ json_t *mig_info_json(const struct mig_stream *s)
 		if (r->undecoded)
 			json_object_set_new(e, "undecoded",
 					    json_string(r->undecoded));
+		if (r->schema)
+			json_object_set_new(e, "schema", json_string(r->schema));
 		if (r->kind == MIG_SEC_RAM) {
 			total.pages += r->ram.pages;
 			total.zero += r->ram.zero;

@@ -13,6 +13,7 @@
 #include "migstream/stream.h"
 #include "migstream/vmdesc.h"
 #include "ram.h"
+#include "sselect.h"
 
 /* Default cap on the stream tail a pipe reader buffers. */
 #define TAIL_MAX (256ull << 20)
@@ -42,6 +43,8 @@ struct pctx {
 	struct section *secs;
 	size_t nsecs;
 	int depth;		/* PACKAGED nesting */
+	bool ignore_vmdesc;
+	struct sel sel;		/* schemas for sections without a vmdesc */
 };
 
 static const char *const rec_names[] = {
@@ -102,6 +105,7 @@ static void free_record(struct mig_record *rec)
 	free(rec->name);
 	free(rec->vmsd);
 	free(rec->undecoded);
+	free(rec->schema);
 	free(rec->cmd_data);
 	mig_node_free(rec->tree);
 	free(rec);
@@ -123,6 +127,8 @@ void mig_stream_free(struct mig_stream *s)
 	free(s->machine);
 	free(s->ram_blocks);
 	json_decref(s->vmdesc);
+	free(s->schema);
+	free(s->schema_why);
 	mig_wrapper_free(s->wrapper);
 	free(s->name);
 	free(s);
@@ -484,6 +490,70 @@ static int read_footer(struct pctx *c, struct mig_record *rec)
 	return 0;
 }
 
+/*
+ * Can the section end at @off, the cursor?  Its footer follows (when the
+ * stream has footers), or a record can start there (when it has none).
+ */
+static bool section_end_ok(void *ctx, uint64_t off)
+{
+	struct pctx *c = ctx;
+	struct mig_record *rec = c->s->last;
+	const uint8_t *p;
+	size_t len;
+
+	if (off != mig_rd_offset(c->r) ||
+	    mig_rd_rest(c->r, c->max_tail, &p, &len, NULL))
+		return false;
+	if (!c->footers_known || c->s->footers) {
+		if (len >= 5 && p[0] == MIG_REC_FOOTER &&
+		    ((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		     (uint32_t)p[3] << 8 | p[4]) == rec->section_id &&
+		    plausible_record(c, p + 5, len - 5, off + 5))
+			return true;
+		if (c->footers_known)
+			return false;
+	}
+	return plausible_record(c, p, len, off);
+}
+
+/* The first offset from @from (the cursor) where the section can end. */
+static uint64_t section_next_end(void *ctx, uint64_t from)
+{
+	struct pctx *c = ctx;
+	const uint8_t *p;
+	size_t len;
+
+	if (from != mig_rd_offset(c->r) ||
+	    mig_rd_rest(c->r, c->max_tail, &p, &len, NULL) ||
+	    (c->footers_known && !c->s->footers))
+		return UINT64_MAX;
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (p[i] == MIG_REC_FOOTER &&
+		    ((uint32_t)p[i + 1] << 24 | (uint32_t)p[i + 2] << 16 |
+		     (uint32_t)p[i + 3] << 8 | p[i + 4]) ==
+			    c->s->last->section_id &&
+		    plausible_record(c, p + i + 5, len - i - 5, from + i + 5))
+			return from + i;
+	return UINT64_MAX;
+}
+
+/* No vmdesc entry: decode with a schema when the caller gave some. */
+static int schema_or_skip(struct pctx *c, struct mig_record *rec,
+			  const char *why)
+{
+	struct sel_ends ends = { section_end_ok, section_next_end, c };
+	char reason[MIG_MSG_MAX];
+	int ret;
+
+	if (!c->sel.n)
+		return skip_to_footer(c, rec, why);
+	ret = sel_decode(&c->sel, c->r, c->s, rec, &ends, reason,
+			 sizeof(reason), c->err);
+	if (ret <= 0)
+		return ret;
+	return skip_to_footer(c, rec, reason);
+}
+
 static int decode_device(struct pctx *c, struct mig_record *rec)
 {
 	char path[MIG_PATH_MAX];
@@ -495,11 +565,11 @@ static int decode_device(struct pctx *c, struct mig_record *rec)
 	ret = scan_tail(c);
 	if (ret)
 		return ret;
-	if (!c->s->vmdesc)
-		return skip_to_footer(c, rec, "no vmdesc to describe it");
+	if (!c->s->vmdesc || c->ignore_vmdesc)
+		return schema_or_skip(c, rec, "no vmdesc to describe it");
 	dev = mig_vmdesc_device(c->s->vmdesc, rec->name, rec->instance);
 	if (!dev)
-		return skip_to_footer(c, rec, "not described by the vmdesc");
+		return schema_or_skip(c, rec, "not described by the vmdesc");
 	ver = json_object_get(dev, "version");
 	if (json_is_integer(ver) &&
 	    json_integer_value(ver) != (json_int_t)rec->version)
@@ -667,8 +737,12 @@ static int read_command(struct pctx *c, struct mig_record *rec)
 	if (!rec->cmd_data)
 		return nomem(c);
 	ret = mig_rd_bytes(c->r, rec->cmd_data, rec->cmd_len, c->err);
-	if (ret)
+	if (ret) {
+		/* Cut short: no data to show (not uninitialised bytes). */
+		free(rec->cmd_data);
+		rec->cmd_data = NULL;
 		return ret;
+	}
 	rec->size = mig_rd_offset(c->r) - rec->offset;
 	/* Postcopy: RAM block lists may now carry page sizes. */
 	if (rec->cmd == MIG_CMD_POSTCOPY_ADVISE)
@@ -916,10 +990,15 @@ int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
 		mig_rd_set_progress(r, opts->progress_step, progress_tick,
 				    &hook);
 
+	c.ignore_vmdesc = opts && opts->ignore_vmdesc;
+	sel_init(&c.sel, opts);
 	ret = ram_take_caps(&c.ram, opts ? opts->caps : NULL,
 			    opts ? opts->ncaps : 0, c.err);
 	if (!ret)
 		ret = read_stream(&c);
+	if (sel_finish(&c.sel, s) && !ret)
+		ret = mig_error_set(c.err, MIG_ENOMEM, mig_rd_offset(r),
+				    "out of memory");
 	ram_state_release(&c.ram);
 	if (opts && opts->on_progress)
 		mig_rd_set_progress(r, 0, NULL, NULL);

@@ -19,7 +19,7 @@
 # (its error output is printed), 2 the harness failed (timeout, QEMU
 # died), 77 qemu-system-x86_64 or timeout(1) is not installed (skip).
 # $QEMU overrides the binary; $QEMU_TIMEOUT (seconds, default 60) the
-# bound on the whole run.
+# bound on the whole run; $QMP_CAPS and $QMP_URI are described below.
 
 set -u
 if [ $# -lt 2 ]; then
@@ -102,7 +102,24 @@ fail()
 wait_for '"QMP"' 100 || fail "no QMP greeting from $qemu"
 send '{"execute": "qmp_capabilities"}'
 wait_for '"return": \{\}' 100 || fail "qmp_capabilities got no answer"
-uri="exec:cat $stream"
+# Capabilities the stream needs ($QMP_CAPS, names separated by spaces) are
+# set first; a QEMU that refuses one refuses the stream (exit 1).
+if [ -n "${QMP_CAPS:-}" ]; then
+	caps=
+	for c in $QMP_CAPS; do
+		caps="${caps:+$caps, }{\"capability\": \"$c\", \"state\": true}"
+	done
+	: >"$tmp/out"
+	send "{\"execute\": \"migrate-set-capabilities\", \"arguments\": {\"capabilities\": [$caps]}}"
+	wait_for '"return": \{\}|"error"' 100 ||
+		fail "migrate-set-capabilities got no answer"
+	if grep -q '"error"' "$tmp/out"; then
+		echo "qmp: migrate-set-capabilities: $(sed -n 's/.*"desc": "\([^"]*\)".*/\1/p' "$tmp/out" | head -n 1)" >&2
+		exit 1
+	fi
+fi
+# $QMP_URI replaces "exec:cat STREAM" (e.g. file: for mapped-ram).
+uri=${QMP_URI:-"exec:cat $stream"}
 send "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"$uri\"}}"
 
 # query-migrate until completed or failed (at most 30 s).
