@@ -191,8 +191,10 @@ demo: deps
 # accepts exit 1, "the stream is invalid", would take for an answer).
 ASAN_ENV := ASAN_OPTIONS=exitcode=99:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=exitcode=99:print_stacktrace=1
+# The mutation sweep is slower under ASan: fewer mutations (SWEEP_N).
+ASAN_SWEEP_N ?= 100
 asan:
-	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory O=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	$(Q)$(ASAN_ENV) SWEEP_N=$(ASAN_SWEEP_N) $(MAKE) --no-print-directory O=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
 
 # The writing commands killed with SIGKILL at chosen points: input intact,

@@ -222,6 +222,18 @@ static int report(struct dgcli *c, const struct mig_downgrade *d,
 	return rc;
 }
 
+/* The one line on standard error that goes with a refusal. */
+static void refused(const struct dgcli *c, const struct mig_downgrade *d)
+{
+	const struct mig_dg_blocker *b = &d->blockers[0];
+
+	cli_warn("downgrade: %s: %s refuses it and a rewrite cannot change that: %s%s%s (%zu blocker%s%s)",
+		 c->in, c->o.target->name, b->check ? b->check : "",
+		 b->path ? " " : "", b->path ? b->path : "", d->nblockers,
+		 d->nblockers == 1 ? "" : "s",
+		 c->report == stderr ? "" : ", see the report");
+}
+
 /* Reads @path back and validates it against the target. */
 static int verify(struct dgcli *c, const char *path, const char *shown_as)
 {
@@ -301,8 +313,10 @@ static int run_file(struct dgcli *c)
 	}
 	if (d->nblockers || c->dry_run) {
 		rc = report(c, d, MIG_NO_OFFSET);
-		if (!rc && d->nblockers)
+		if (!rc && d->nblockers) {
+			refused(c, d);
 			rc = EXIT_NO;
+		}
 		goto out;
 	}
 	ret = mig_writer_open(&w, c->out, &err);

@@ -1064,14 +1064,12 @@ static void section_in(const struct vctx *c, const struct mig_record *rec,
 
 static void check_section(struct vctx *c, const struct mig_record *rec)
 {
-	const struct mig_stream *s = c->s;
 	struct tl_section in;
 	struct tl_outcome o;
 	struct mig_error e;
 	struct mig_finding *f;
 	const struct mig_svmsd *cand[1];
 
-	(void)s;
 	section_in(c, rec, &in);
 	if (!mig_schema_section_vmsds(c->t, rec->name, cand, 1)) {
 		for (size_t i = 0; i < sizeof(quiet_sections) / sizeof(quiet_sections[0]); i++) {

@@ -70,7 +70,6 @@ struct tl_outcome {
 	char name[256];			/* subsection or description name */
 	char parent[256];		/* the description it is in */
 	uint32_t got, want;		/* versions */
-	bool container;			/* version check of a list element */
 	char why[MIG_MSG_MAX];
 	/* The fields being read where it failed, innermost first, as QEMU's
 	 * "Failed to load VMSD:FIELD" lines name them. */

@@ -48,7 +48,6 @@ struct frame {
 	bool same_struct;	/* a subsection: its parent's C struct */
 	const struct mig_sfield *via;	/* the struct field (overrides) */
 	size_t val0;		/* its values start at vals[val0] */
-	size_t plen;		/* path length when entered */
 };
 
 /* A scalar read in this section, for conditions. */
@@ -699,15 +698,13 @@ static int load_list(struct tl *d, const struct mig_sfield *f, int depth)
 
 /* One element of @f: @type, @size bytes when not fixed (-1: unknown). */
 static int load_elem(struct tl *d, const struct mig_sfield *f,
-		     const char *type, int64_t size, int64_t version,
-		     bool single, int depth)
+		     const char *type, int64_t size, bool single, int depth)
 {
 	const struct int_type *it;
 	uint64_t off = mig_rd_offset(d->in->r);
 	uint8_t buf[8];
 	int ret;
 
-	(void)version;
 	if (type && !strcmp(type, "virtio")) {
 		uint64_t len = UINT64_MAX;
 
@@ -840,7 +837,7 @@ static int load_field(struct tl *d, const struct mig_svmsd *v,
 			tl_path_push(d, ".%s[%" PRId64 "]", f->uname, i);
 		else
 			tl_path_push(d, ".%s", f->uname);
-		ret = load_elem(d, f, type, size, version, count == 1, depth);
+		ret = load_elem(d, f, type, size, count == 1, depth);
 		tl_path_pop(d);
 	}
 	tl_field_pop(d);
@@ -970,7 +967,6 @@ static int load_vmsd(struct tl *d, const struct mig_svmsd *v, int64_t version,
 		.same_struct = same_struct,
 		.via = via,
 		.val0 = d->nvals,
-		.plen = d->plen,
 	};
 	for (size_t i = 0; i < v->nfields && !ret; i++) {
 		const struct mig_sfield *f = &v->fields[i];
@@ -1149,15 +1145,17 @@ int tl_check_section(const struct tl_section *in, struct tl_outcome *out,
 		d->given = 0;
 		for (;;) {
 			if (tries >= TRIES_MAX) {
-				if (!have_fail) {
-					memset(&fail, 0, sizeof(fail));
-					fail.kind = TL_UNFRAMED;
-					fail.offset = in->start;
-					snprintf(fail.why, sizeof(fail.why),
-						 "gave up after %u layouts (too many unknown conditions)",
-						 tries);
-					have_fail = true;
-				}
+				/* Some untried answer may fit: no verdict. */
+				memset(&fail, 0, sizeof(fail));
+				fail.kind = TL_UNFRAMED;
+				fail.vmsd = v;
+				fail.offset = in->start;
+				snprintf(fail.path, sizeof(fail.path), "%s",
+					 in->idstr);
+				snprintf(fail.why, sizeof(fail.why),
+					 "'%s': gave up after %u layouts (too many conditions the schema does not know)",
+					 v->name, tries);
+				have_fail = true;
 				break;
 			}
 			tries++;

@@ -32,9 +32,12 @@
  * QEMU (the outer section then misses its footer).
  *
  * What the target knows: the schema's own descriptions named "virtio",
- * "virtio_pci" and the device's, when it has them; else the table below,
- * read off the Debian QEMU 5.2, 7.2 and 10.0 binaries (the names their
- * vmstate descriptions carry) and hw/virtio/virtio.c, virtio-pci.c.
+ * "virtio_pci" and the device's, when it has them from -dump-vmstate or
+ * curation; else the subsection names read off the Debian QEMU 5.2, 7.2
+ * and 10.0 binaries (check_names.c); else, for another version, the
+ * table below (from the same binaries and hw/virtio/virtio.c,
+ * virtio-pci.c), which also gives the sizes of the subsections whose
+ * layout is fixed, so that their data is skipped rather than searched.
  */
 #include <inttypes.h>
 #include <stdio.h>

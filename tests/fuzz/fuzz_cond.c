@@ -104,12 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mig_error_clear(&err);
 		if (mig_cond_from_json(j, &again, &err)) {
 			fprintf(stderr, "%s\n", text);
-			fuzz_fail("cond_json: the JSON of an expression does not compile");
+			fuzz_fail(
+				"cond_json: the JSON of an expression does not compile");
 		}
 		text2 = mig_cond_text(again);
 		if (text2 && strcmp(text, text2)) {
 			fprintf(stderr, "%s\n%s\n", text, text2);
-			fuzz_fail("cond_json: compiled again, it reads otherwise");
+			fuzz_fail(
+				"cond_json: compiled again, it reads otherwise");
 		}
 		free(text2);
 		mig_cond_free(again);

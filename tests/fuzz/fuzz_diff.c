@@ -14,11 +14,11 @@ static const char sep[] = "\n--migstream-fuzz-diff--\n";
 
 /* The options byte. */
 enum {
-	OPT_RAM_STAT = 1 << 0,	/* --ram stat (else ranges) */
-	OPT_RAM_OFF = 1 << 1,	/* --ram off */
-	OPT_STAT = 1 << 2,	/* --stat */
-	OPT_SECTIONS = 1 << 3,	/* --section 'c*' --section ram */
-	OPT_IGNORE = 1 << 4,	/* --ignore '*.env.*' */
+	OPT_RAM_STAT = 1 << 0, /* --ram stat (else ranges) */
+	OPT_RAM_OFF = 1 << 1,  /* --ram off */
+	OPT_STAT = 1 << 2,     /* --stat */
+	OPT_SECTIONS = 1 << 3, /* --section 'c*' --section ram */
+	OPT_IGNORE = 1 << 4,   /* --ignore '*.env.*' */
 };
 
 /* Does the document count pages of unknown content anywhere? */

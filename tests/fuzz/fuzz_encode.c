@@ -65,8 +65,9 @@ static uint64_t runs(const json_t *j, int depth)
 			if (!strcmp(key, "count") && json_is_integer(v)) {
 				json_int_t c = json_integer_value(v);
 
-				n += c > RUN_MAX ? RUN_MAX + 1
-						 : c < 0 ? 0 : (uint64_t)c;
+				n += c > RUN_MAX ? RUN_MAX + 1 :
+				     c < 0	 ? 0 :
+						   (uint64_t)c;
 			} else {
 				n += runs(v, depth + 1);
 			}

@@ -55,8 +55,8 @@ static void roundtrip(const uint8_t *data, size_t size)
 	if (ret) {
 		char msg[MIG_PATH_MAX + MIG_MSG_MAX + 64];
 
-		fprintf(stderr, "%s\n", mig_error_format(&err, NULL, msg,
-							 sizeof(msg)));
+		fprintf(stderr, "%s\n",
+			mig_error_format(&err, NULL, msg, sizeof(msg)));
 		fuzz_fail("lossless: encode refuses the document of dump");
 	}
 	out = mig_writer_mem_data(w, &len);

@@ -61,10 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i < SHOW_MAX)
 			fuzz_sink_json(mig_schema_show(s, v->id));
 		if (mig_schema_vmsd(s, v->id) != v)
-			fuzz_fail("schema_vmsd: a description is not found by its id");
+			fuzz_fail(
+				"schema_vmsd: a description is not found by its id");
 		for (size_t k = 0; k < v->nsections; k++)
-			(void)mig_schema_section_vmsds(s, v->sections[k], found, 4);
-		for (size_t k = 0; k < v->nfields && nf < FIELDS_MAX; k++, nf++) {
+			(void)mig_schema_section_vmsds(s, v->sections[k], found,
+						       4);
+		for (size_t k = 0; k < v->nfields && nf < FIELDS_MAX;
+		     k++, nf++) {
 			const struct mig_sfield *f = &v->fields[k];
 
 			eval(f->exists);
@@ -81,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < s->nmachines; i++) {
 		if (mig_schema_machine(s, s->machines[i].name) == NULL)
-			fuzz_fail("schema_machine: a machine type is not found by its name");
+			fuzz_fail(
+				"schema_machine: a machine type is not found by its name");
 		for (size_t k = 0; k < s->machines[i].nprops; k++)
 			eval(s->machines[i].props[k].value);
 	}

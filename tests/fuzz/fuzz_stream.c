@@ -13,10 +13,10 @@
 #define BLOCK_MAX (256ull << 20)
 
 struct pages {
-	struct mig_ram_image *img;	/* dump --ram hash's consumer */
-	uint8_t *page;			/* an XBZRLE delta is applied to it */
+	struct mig_ram_image *img; /* dump --ram hash's consumer */
+	uint8_t *page;		   /* an XBZRLE delta is applied to it */
 	size_t cap;
-	uint64_t sum;			/* so that no read is optimised out */
+	uint64_t sum; /* so that no read is optimised out */
 };
 
 static int on_page(void *ctx, const struct mig_page *pg)

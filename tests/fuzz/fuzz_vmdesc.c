@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inst = json_integer_value(json_object_get(dev, "instance_id"));
 		if (inst >= 0 && inst <= UINT32_MAX &&
 		    !mig_vmdesc_device(root, name, (uint32_t)inst))
-			fuzz_fail("vmdesc_device: a listed device is not found");
+			fuzz_fail(
+				"vmdesc_device: a listed device is not found");
 		(void)mig_vmdesc_is_legacy(dev);
 		mig_error_clear(&err);
 		ret = mig_vmdesc_decode(r, dev, "section 'fuzz' (id 1)", &tree,
@@ -81,10 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!tree)
 			fuzz_fail("vmdesc_decode: no tree");
 		if (tree->offset != at)
-			fuzz_fail("vmdesc_decode: tree does not start at the cursor");
+			fuzz_fail(
+				"vmdesc_decode: tree does not start at the cursor");
 		/* After an error inner sizes are unset: check success only. */
 		if (!ret && tree->offset + tree->size != mig_rd_offset(r))
-			fuzz_fail("vmdesc_decode: tree does not end at the cursor");
+			fuzz_fail(
+				"vmdesc_decode: tree does not end at the cursor");
 		if (!ret)
 			check_tree(tree, at, mig_rd_offset(r));
 		(void)mig_node_count(tree);

@@ -113,7 +113,7 @@ static void write_file(const char *dir, const char *sub, const char *name,
 /* Input offsets and kinds of the page records, per section record. */
 struct pages {
 	uint64_t *sec, *off;
-	uint8_t *rec;		/* enum mig_page_record */
+	uint8_t *rec; /* enum mig_page_record */
 	size_t n, cap;
 };
 
@@ -159,16 +159,16 @@ static bool cut_chunk(const uint8_t *in, const struct mig_record *r,
 	for (size_t i = first, k = 0; i < first + n; i++, k++) {
 		uint8_t kind = pp->rec[i] & 7;
 		/* The last page ends where the chunk's EOS starts. */
-		uint64_t end = i + 1 < first + n
-				       ? pp->off[i + 1]
-				       : r->payload_offset + r->payload_size - 8;
+		uint64_t end = i + 1 < first + n ?
+				       pp->off[i + 1] :
+				       r->payload_offset + r->payload_size - 8;
 
 		if (k >= keep && seen[kind])
 			continue;
 		seen[kind] = true;
 		put(out, in + pp->off[i], (size_t)(end - pp->off[i]));
 	}
-	put_be64(out, 0x10);	/* EOS */
+	put_be64(out, 0x10); /* EOS */
 	if (r->has_footer) {
 		put(out, "\x7e", 1);
 		put_be32(out, r->section_id);
@@ -217,9 +217,9 @@ static bool mini_keeps(const struct mig_record *r, size_t k)
  * The compact (or, with @mini, mini) variant of the stream @s read from
  * @in.  @parts: RAM PARTs kept (after START).
  */
-static void compact(const uint8_t *in, size_t len,
-		    const struct mig_stream *s, const struct pages *pp,
-		    bool mini, size_t parts, struct buf *out)
+static void compact(const uint8_t *in, size_t len, const struct mig_stream *s,
+		    const struct pages *pp, bool mini, size_t parts,
+		    struct buf *out)
 {
 	uint64_t skip_until = 0;
 	size_t nparts = 0, ndev = 0;
@@ -239,8 +239,8 @@ static void compact(const uint8_t *in, size_t len,
 				char *text;
 
 				json_object_set(vd, "devices", keep);
-				text = json_dumps(vd, JSON_COMPACT |
-						  JSON_PRESERVE_ORDER);
+				text = json_dumps(
+					vd, JSON_COMPACT | JSON_PRESERVE_ORDER);
 				put(out, "\x00\x06", 2);
 				put_be32(out, (uint32_t)strlen(text));
 				put(out, text, strlen(text));
@@ -271,8 +271,9 @@ static void compact(const uint8_t *in, size_t len,
 		    !new_kind(r, pp, seen))
 			continue;
 		if (!cut_chunk(in, r, pp,
-			       r->type == MIG_REC_END || nparts > parts + 1
-				       ? 0 : PAGES_KEPT,
+			       r->type == MIG_REC_END || nparts > parts + 1 ?
+				       0 :
+				       PAGES_KEPT,
 			       seen, out))
 			put(out, in + r->offset, (size_t)r->size);
 	}
@@ -296,8 +297,8 @@ static char *lossless(const uint8_t *p, size_t len)
 }
 
 /* vmdesc seeds: a few device entries and their payloads each. */
-static void vmdesc_seeds(const char *dir, const char *name,
-			 const uint8_t *in, const struct mig_stream *s)
+static void vmdesc_seeds(const char *dir, const char *name, const uint8_t *in,
+			 const struct mig_stream *s)
 {
 	const struct mig_record *r = s->records;
 	size_t nseeds = 0;
@@ -325,12 +326,13 @@ static void vmdesc_seeds(const char *dir, const char *name,
 			n++;
 		}
 		if (n) {
-			json_object_set_new(doc, "page_size",
-					    json_integer((json_int_t)s->page_size));
+			json_object_set_new(
+				doc, "page_size",
+				json_integer((json_int_t)s->page_size));
 			json_object_set(doc, "devices", devs);
-			text = json_dumps(doc, JSON_COMPACT |
-					  JSON_PRESERVE_ORDER);
-			put(&b, text, strlen(text) + 1);	/* and the NUL */
+			text = json_dumps(doc,
+					  JSON_COMPACT | JSON_PRESERVE_ORDER);
+			put(&b, text, strlen(text) + 1); /* and the NUL */
 			if (pay.len)
 				put(&b, pay.p, pay.len);
 			snprintf(fname, sizeof(fname), "%s-%zu.bin", name,
@@ -395,8 +397,8 @@ static json_t *find_vmsd(const json_t *vmsds, const char *id)
 /* Every expression under a key that holds one, deduplicated. */
 static void exprs(const json_t *j, json_t *out)
 {
-	static const char *const keys[] = { "exists", "size", "count",
-					    "saved", "needed", NULL };
+	static const char *const keys[] = { "exists", "size",	"count",
+					    "saved",  "needed", NULL };
 	const char *key;
 	json_t *v;
 	size_t i;
@@ -407,12 +409,14 @@ static void exprs(const json_t *j, json_t *out)
 
 			for (const char *const *k = keys; *k; k++)
 				is_expr = is_expr || !strcmp(key, *k);
-			if (is_expr && (json_is_object(v) || json_is_array(v))) {
+			if (is_expr &&
+			    (json_is_object(v) || json_is_array(v))) {
 				char *t = json_dumps(v, JSON_COMPACT |
-						     JSON_SORT_KEYS);
+								JSON_SORT_KEYS);
 
 				if (t && !json_object_get(out, t))
-					json_object_set_new(out, t, json_true());
+					json_object_set_new(out, t,
+							    json_true());
 				free(t);
 			} else {
 				exprs(v, out);
@@ -451,21 +455,28 @@ static void schema_seeds(const char *dir, const char *name, const char *path)
 		size_t i;
 		char *text;
 
-		json_array_append(keep, json_object_get(
-			json_array_get(vmsds, k * n / SCHEMA_PICKS), "id"));
+		json_array_append(
+			keep,
+			json_object_get(json_array_get(vmsds,
+						       k * n / SCHEMA_PICKS),
+					"id"));
 		/* The closure of nested descriptions (ids grow as found). */
 		for (i = 0; i < json_array_size(keep); i++)
 			refs(find_vmsd(vmsds, json_string_value(
-					       json_array_get(keep, i))), keep);
+						      json_array_get(keep, i))),
+			     keep);
 		json_array_foreach(vmsds, i, v)
-			if (kept(keep, json_string_value(json_object_get(v, "id"))))
+			if (kept(keep,
+				 json_string_value(json_object_get(v, "id"))))
 				json_array_append(vs, v);
 		json_array_foreach(json_object_get(doc, "devices"), i, v)
 			if (json_is_string(json_object_get(v, "vmsd")) &&
-			    kept(keep, json_string_value(json_object_get(v, "vmsd"))))
+			    kept(keep,
+				 json_string_value(json_object_get(v, "vmsd"))))
 				json_array_append(devs, v);
 		json_array_foreach(json_object_get(doc, "machines"), i, v)
-			if (i % 16 == k % 16 || json_is_true(json_object_get(v, "default")))
+			if (i % 16 == k % 16 ||
+			    json_is_true(json_object_get(v, "default")))
 				json_array_append(mach, v);
 		json_object_set_new(mini, "vmsds", vs);
 		json_object_set_new(mini, "devices", devs);
@@ -540,7 +551,8 @@ int main(int argc, char **argv)
 		int want;
 
 		snprintf(name, sizeof(name), "%s", base ? base + 1 : argv[i]);
-		if (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ".json")) {
+		if (strlen(name) > 5 &&
+		    !strcmp(name + strlen(name) - 5, ".json")) {
 			/* A schema: name it by its folder (qemu-7.2). */
 			char d[256];
 			const char *b2;
@@ -549,7 +561,8 @@ int main(int argc, char **argv)
 				 base ? (int)(base - argv[i]) : 0, argv[i]);
 			b2 = strrchr(d, '/');
 			snprintf(name, sizeof(name), "%s", b2 ? b2 + 1 : d);
-			schema_seeds(argv[1], name[0] ? name : "schema", argv[i]);
+			schema_seeds(argv[1], name[0] ? name : "schema",
+				     argv[i]);
 			continue;
 		}
 		for (const char *const *x = suffixes; *x; x++) {

@@ -41,7 +41,8 @@ static int run_file(const char *path)
 			cap = cap ? 2 * cap : 65536;
 			p = realloc(buf, cap);
 			if (!p) {
-				fprintf(stderr, "replay: %s: out of memory\n", path);
+				fprintf(stderr, "replay: %s: out of memory\n",
+					path);
 				free(buf);
 				fclose(f);
 				return -1;

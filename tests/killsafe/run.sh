@@ -121,7 +121,7 @@ if has set; then
 		timer.cpu_ticks_offset=0x1
 fi
 if has downgrade; then
-	command downgrade "$BIN" downgrade --target qemu-7.2 \
+	command downgrade "$BIN" downgrade --quiet --target qemu-5.2 \
 		-o "$tmp/out/out.mig" "$tmp/in.mig"
 fi
 

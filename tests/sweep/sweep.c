@@ -164,36 +164,35 @@ struct range {
 
 struct source {
 	char *path;
-	bool schema;		/* a schema file (migstream-schema(5)) */
-	struct buf bytes;	/* the bare stream (unwrapped) */
+	bool schema;	  /* a schema file (migstream-schema(5)) */
+	struct buf bytes; /* the bare stream (unwrapped) */
 	bool complete;
 	struct field *fields;
 	size_t nfields;
-	struct range *recs;	/* records, in order */
+	struct range *recs; /* records, in order */
 	size_t nrecs;
-	struct range *hot;	/* headers, device state, the vmdesc */
+	struct range *hot; /* headers, device state, the vmdesc */
 	size_t nhot;
 	bool has_vmdesc;
-	uint64_t vmdesc_off;	/* of the 0x06 byte */
-	char set_path[1024];	/* a field for `set`, or "" */
+	uint64_t vmdesc_off; /* of the 0x06 byte */
+	char set_path[1024]; /* a field for `set`, or "" */
 	char set_value[8];
-	struct buf lossless;	/* its `dump --lossless` document */
+	struct buf lossless; /* its `dump --lossless` document */
 };
 
 static void add_field(struct source *src, uint64_t off, unsigned width)
 {
 	if (off + width > src->bytes.len)
 		return;
-	src->fields = realloc(src->fields,
-			      (src->nfields + 1) * sizeof(*src->fields));
+	src->fields =
+		realloc(src->fields, (src->nfields + 1) * sizeof(*src->fields));
 	if (!src->fields)
 		die("realloc");
 	src->fields[src->nfields].off = off;
 	src->fields[src->nfields++].width = width;
 }
 
-static void add_range(struct range **v, size_t *n, uint64_t off,
-		      uint64_t len)
+static void add_range(struct range **v, size_t *n, uint64_t off, uint64_t len)
 {
 	*v = realloc(*v, (*n + 1) * sizeof(**v));
 	if (!*v)
@@ -237,6 +236,17 @@ static void walk_tree(struct source *src, const struct mig_stream *s,
 		if (n->child)
 			walk_tree(src, s, rec, n->child);
 	}
+}
+
+static void free_source(struct source *src)
+{
+	free(src->path);
+	free(src->bytes.p);
+	free(src->fields);
+	free(src->recs);
+	free(src->hot);
+	free(src->lossless.p);
+	memset(src, 0, sizeof(*src));
 }
 
 static bool load_source(struct source *src, const char *path)
@@ -289,8 +299,9 @@ static bool load_source(struct source *src, const char *path)
 		add_field(src, s->config_offset + 1, 4);
 	for (const struct mig_record *rec = s->records; rec; rec = rec->next) {
 		add_range(&src->recs, &src->nrecs, rec->offset,
-			  rec->type == MIG_REC_EOF
-				  ? src->bytes.len - rec->offset : rec->size);
+			  rec->type == MIG_REC_EOF ?
+				  src->bytes.len - rec->offset :
+				  rec->size);
 		switch (rec->type) {
 		case MIG_REC_START:
 		case MIG_REC_FULL:
@@ -349,8 +360,8 @@ static bool load_source(struct source *src, const char *path)
 	if (!mig_reader_from_mem(&r, src->bytes.p, src->bytes.len, path,
 				 NULL) &&
 	    !mig_lossless_dump(r, &lo, &doc, NULL)) {
-		char *text = json_dumps(doc, JSON_COMPACT |
-					JSON_PRESERVE_ORDER);
+		char *text =
+			json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		if (text)
 			put(&src->lossless, text, strlen(text));
@@ -365,9 +376,23 @@ static bool load_source(struct source *src, const char *path)
 /* Mutations                                                           */
 
 static const uint64_t interesting[] = {
-	0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff,
-	0x7fffffff, 0x80000000u, 0xffffffffu, 0x100000000ull,
-	0x7fffffffffffffffull, 0x8000000000000000ull, UINT64_MAX,
+	0,
+	1,
+	2,
+	0x7f,
+	0x80,
+	0xff,
+	0x100,
+	0x7fff,
+	0x8000,
+	0xffff,
+	0x7fffffff,
+	0x80000000u,
+	0xffffffffu,
+	0x100000000ull,
+	0x7fffffffffffffffull,
+	0x8000000000000000ull,
+	UINT64_MAX,
 };
 
 static void put_be(uint8_t *p, unsigned width, uint64_t v)
@@ -392,8 +417,9 @@ static uint64_t pick_offset(const struct source *src, size_t len)
 		const struct range *h = &src->hot[below(src->nhot)];
 
 		if (h->len && h->off < len)
-			return h->off + below(h->len < len - h->off
-						      ? h->len : len - h->off);
+			return h->off + below(h->len < len - h->off ?
+						      h->len :
+						      len - h->off);
 	}
 	return below(len);
 }
@@ -506,8 +532,9 @@ static const char *mut_records(const struct source *src, struct buf *b)
 	}
 	free(b->p);
 	*b = out;
-	return how == 0 ? "record duplicated"
-			: how == 1 ? "records swapped" : "record deleted";
+	return how == 0 ? "record duplicated" :
+	       how == 1 ? "records swapped" :
+			  "record deleted";
 }
 
 static const char *mut_insert(const struct source *src, struct buf *b)
@@ -553,9 +580,10 @@ static json_t *pick_json(json_t *j, int depth)
 }
 
 static const char *const types[] = {
-	"uint8", "uint16", "uint32", "uint64", "int8", "int32", "int64",
-	"bool", "buffer", "struct", "tmp", "vstruct", "qtailq", "qlist",
-	"gtree", "capability", "nullptr", "timer", "unused_buffer", "bitmap",
+	"uint8",      "uint16",	 "uint32", "uint64",	    "int8",
+	"int32",      "int64",	 "bool",   "buffer",	    "struct",
+	"tmp",	      "vstruct", "qtailq", "qlist",	    "gtree",
+	"capability", "nullptr", "timer",  "unused_buffer", "bitmap",
 	"nosuchtype", "",
 };
 
@@ -566,15 +594,17 @@ static void mutate_json(json_t *root)
 	size_t n;
 
 	if (json_is_integer(j)) {
-		static const json_int_t v[] = { 0, -1, 1, 0x7fffffff,
-						0x100000000ll, INT64_MAX,
-						INT64_MIN, 65536, 4097 };
+		static const json_int_t v[] = {
+			0,	   -1,	      1,     0x7fffffff, 0x100000000ll,
+			INT64_MAX, INT64_MIN, 65536, 4097
+		};
 
 		json_integer_set(j, v[below(sizeof(v) / sizeof(v[0]))]);
 	} else if (json_is_string(j)) {
 		if (rnd() & 1)
-			json_string_set(j, types[below(sizeof(types) /
-						       sizeof(types[0]))]);
+			json_string_set(
+				j,
+				types[below(sizeof(types) / sizeof(types[0]))]);
 		else
 			json_string_set(j, rnd() & 1 ? "0x" : "zz");
 	} else if (json_is_array(j) && (n = json_array_size(j))) {
@@ -583,8 +613,8 @@ static void mutate_json(json_t *root)
 			json_array_remove(j, below(n));
 			break;
 		case 1:
-			json_array_append_new(j, json_deep_copy(
-				json_array_get(j, below(n))));
+			json_array_append_new(
+				j, json_deep_copy(json_array_get(j, below(n))));
 			break;
 		case 2:
 			json_array_clear(j);
@@ -596,20 +626,24 @@ static void mutate_json(json_t *root)
 			for (int k = 0; k < 200 && inner; k++) {
 				json_t *o = json_object();
 
-				json_object_set_new(o, "name", json_string("n"));
+				json_object_set_new(o, "name",
+						    json_string("n"));
 				json_object_set_new(o, "type",
 						    json_string("struct"));
 				json_object_set_new(o, "size", json_integer(0));
 				json_object_set_new(o, "struct", json_object());
-				json_object_set_new(json_object_get(o, "struct"),
+				json_object_set_new(json_object_get(o,
+								    "struct"),
 						    "fields", inner);
 				inner = json_array();
 				json_array_append_new(inner, o);
 			}
 			if (inner)
-				json_array_append_new(j, json_array_get(inner, 0)
-					? json_incref(json_array_get(inner, 0))
-					: json_null());
+				json_array_append_new(
+					j, json_array_get(inner, 0) ?
+						   json_incref(json_array_get(
+							   inner, 0)) :
+						   json_null());
 			json_decref(inner);
 			break;
 		}
@@ -624,9 +658,9 @@ static void mutate_json(json_t *root)
 		if (rnd() & 1)
 			json_object_del(j, json_object_iter_key(it));
 		else
-			json_object_iter_set_new(j, it, rnd() & 1
-						 ? json_null()
-						 : json_integer(-1));
+			json_object_iter_set_new(j, it,
+						 rnd() & 1 ? json_null() :
+							     json_integer(-1));
 	}
 }
 
@@ -640,8 +674,7 @@ static const char *mut_vmdesc(const struct source *src, struct buf *b)
 
 	if (!src->has_vmdesc || at + 5 > b->len)
 		return mut_length(src, b);
-	vd = json_loadb((const char *)b->p + at + 5, b->len - at - 5, 0,
-			&jerr);
+	vd = json_loadb((const char *)b->p + at + 5, b->len - at - 5, 0, &jerr);
 	if (!vd)
 		return mut_bits(src, b);
 	for (unsigned i = 0; i < n; i++)
@@ -743,8 +776,8 @@ static void gzip_wrap(struct buf *b)
 typedef const char *(*mutator)(const struct source *, struct buf *);
 
 static const mutator mutators[] = {
-	mut_bits, mut_byte, mut_truncate, mut_length, mut_length, mut_records,
-	mut_insert, mut_vmdesc,
+	mut_bits,   mut_byte,	 mut_truncate, mut_length,
+	mut_length, mut_records, mut_insert,   mut_vmdesc,
 };
 
 /* ------------------------------------------------------------------ */
@@ -787,16 +820,15 @@ static void run(char *const argv[], const char *out, struct result *res)
 
 		setpgid(0, 0);
 		if (mem_mib) {
-			struct rlimit rl = {
-				(rlim_t)mem_mib << 20, (rlim_t)mem_mib << 20
-			};
+			struct rlimit rl = { (rlim_t)mem_mib << 20,
+					     (rlim_t)mem_mib << 20 };
 
 			setrlimit(RLIMIT_AS, &rl);
 		}
 		fd = open("/dev/null", O_RDONLY);
 		dup2(fd, 0);
-		fd = open(out ? out : "/dev/null",
-			  O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		fd = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+			  0666);
 		dup2(fd, 1);
 		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 		dup2(fd, 2);
@@ -845,8 +877,7 @@ static void run(char *const argv[], const char *out, struct result *res)
 }
 
 /* Files left in @dir other than @keep (a temporary or partial output). */
-static bool leftovers(const char *dir, const char *keep, char *what,
-		      size_t len)
+static bool leftovers(const char *dir, const char *keep, char *what, size_t len)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -855,8 +886,8 @@ static bool leftovers(const char *dir, const char *keep, char *what,
 	if (!d)
 		return false;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] ||
-					    !strcmp(e->d_name, "..")))
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || !strcmp(e->d_name, "..")))
 			continue;
 		if (keep && !strcmp(e->d_name, keep))
 			continue;
@@ -893,8 +924,8 @@ static bool check(unsigned long i, const char *what, char *const argv[],
 	if (res->timed_out)
 		snprintf(why, sizeof(why), "no end after %u s", timeout_s);
 	else if (res->signaled)
-		snprintf(why, sizeof(why), "killed by signal %d (%s)",
-			 res->sig, strsignal(res->sig));
+		snprintf(why, sizeof(why), "killed by signal %d (%s)", res->sig,
+			 strsignal(res->sig));
 	else if (res->rc > 2)
 		snprintf(why, sizeof(why), "exit %d", res->rc);
 	else if (res->rc && !res->err_len &&
@@ -904,7 +935,8 @@ static bool check(unsigned long i, const char *what, char *const argv[],
 			 res->rc);
 	else if (res->rc && outdir &&
 		 leftovers(outdir, NULL, left, sizeof(left)))
-		snprintf(why, sizeof(why), "exit %d, but '%s' is left in the output folder",
+		snprintf(why, sizeof(why),
+			 "exit %d, but '%s' is left in the output folder",
 			 res->rc, left);
 	if (!why[0]) {
 		passed++;
@@ -925,15 +957,15 @@ static bool check(unsigned long i, const char *what, char *const argv[],
 /* ------------------------------------------------------------------ */
 
 /* The schema commands on a mutated schema, and validate with it. */
-static void run_schema(unsigned long i, const struct source *src,
-		       struct buf *m, const char *spath)
+static void run_schema(unsigned long i, const struct source *src, struct buf *m,
+		       const char *spath)
 {
 	const char *what = mut_schema(src, m);
 	struct result res;
 	char *a1[] = { (char *)bin, "schema", "check", (char *)spath, NULL };
 	char *a2[] = { (char *)bin, "schema", "show", (char *)spath, NULL };
-	char *a3[] = { (char *)bin, "schema", "diff", src->path, (char *)spath,
-		       NULL };
+	char *a3[] = { (char *)bin, "schema",	   "diff",
+		       src->path,   (char *)spath, NULL };
 	char **a = i % 3 == 0 ? a1 : i % 3 == 1 ? a2 : a3;
 
 	if (!write_file(spath, m->p, m->len))
@@ -958,7 +990,8 @@ static bool has_cmd(const char *help, const char *name)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sweep [-n N] [-i FIRST] [-s SEED] [-t SECONDS] [-m MIB] [-k] [-v] MIGSTREAM WORKDIR STREAM...\n");
+	fprintf(stderr,
+		"usage: sweep [-n N] [-i FIRST] [-s SEED] [-t SECONDS] [-m MIB] [-k] [-v] MIGSTREAM WORKDIR STREAM...\n");
 	exit(2);
 }
 
@@ -969,13 +1002,13 @@ int main(int argc, char **argv)
 	struct source *srcs;
 	int nsrc = 0, c;
 	char help[8192] = "\n";
-	char mpath[4096], opath[4096], dpath[4096], outdir[4096],
-	     orig[4096], setarg[1200];
+	char mpath[4096], opath[4096], dpath[4096], outdir[4096], orig[4096],
+		setarg[1200];
 	struct buf m = { 0 }, doc = { 0 }, back = { 0 };
 	struct result res;
 	FILE *hp;
-	bool c_info, c_dump, c_diff, c_encode, c_set, c_validate,
-	     c_downgrade, c_schema;
+	bool c_info, c_dump, c_diff, c_encode, c_set, c_validate, c_downgrade,
+		c_schema;
 	char spath[4096];
 
 	while ((c = getopt(argc, argv, "n:s:t:m:i:kv")) != -1) {
@@ -1030,8 +1063,8 @@ int main(int argc, char **argv)
 	       c_info ? " info" : "", c_dump ? " dump" : "",
 	       c_diff ? " diff" : "", c_encode ? " encode" : "",
 	       c_set ? " set" : "", c_validate ? " validate" : "",
-	       c_downgrade ? " downgrade" : "", c_schema ? " schema" : "",
-	       n, seed, timeout_s, mem_mib);
+	       c_downgrade ? " downgrade" : "", c_schema ? " schema" : "", n,
+	       seed, timeout_s, mem_mib);
 
 	srcs = calloc((size_t)argc, sizeof(*srcs));
 	if (!srcs)
@@ -1039,6 +1072,8 @@ int main(int argc, char **argv)
 	for (int i = optind + 2; i < argc; i++)
 		if (load_source(&srcs[nsrc], argv[i]))
 			nsrc++;
+		else
+			free_source(&srcs[nsrc]);
 	if (!nsrc) {
 		fprintf(stderr, "sweep: no stream to mutate\n");
 		return 2;
@@ -1087,13 +1122,14 @@ int main(int argc, char **argv)
 		}
 		if (c_dump) {
 			char *a1[] = { (char *)bin, "dump", "--offsets",
-				       "--ram", "hash", mpath, NULL };
+				       "--ram",	    "hash", mpath,
+				       NULL };
 			char *a2[] = { (char *)bin, "dump", "--format",
-				       "analyze", mpath, NULL };
-			char *a3[] = { (char *)bin, "dump", "--lossless",
-				       mpath, NULL };
-			char *a5[] = { (char *)bin, "dump", "--ram", "pages",
-				       mpath, NULL };
+				       "analyze",   mpath,  NULL };
+			char *a3[] = { (char *)bin, "dump", "--lossless", mpath,
+				       NULL };
+			char *a5[] = { (char *)bin, "dump", "--ram",
+				       "pages",	    mpath,  NULL };
 			char **a = i % 3 == 0 ? a1 : i % 3 == 1 ? a2 : a5;
 
 			run(a, NULL, &res);
@@ -1102,8 +1138,8 @@ int main(int argc, char **argv)
 			/* A document comes with exit 0 and 1 (stream cut). */
 			if (check(i, what, a3, &res, NULL) && c_encode &&
 			    res.rc <= 1) {
-				char *a4[] = { (char *)bin, "encode", "-o", opath,
-					       dpath, NULL };
+				char *a4[] = { (char *)bin, "encode", "-o",
+					       opath,	    dpath,    NULL };
 
 				clear_dir(outdir);
 				run(a4, NULL, &res);
@@ -1126,8 +1162,8 @@ int main(int argc, char **argv)
 			check(i, what, a, &res, NULL);
 		}
 		if (c_encode && mut_lossless(src, &doc)) {
-			char *a[] = { (char *)bin, "encode", "-o", opath, dpath,
-				      NULL };
+			char *a[] = { (char *)bin, "encode", "-o",
+				      opath,	   dpath,    NULL };
 
 			if (!write_file(dpath, doc.p, doc.len))
 				die(dpath);
@@ -1136,8 +1172,8 @@ int main(int argc, char **argv)
 			check(i, "lossless document edited", a, &res, outdir);
 		}
 		if (c_set && src->set_path[0]) {
-			char *a[] = { (char *)bin, "set", "--quiet", "-o", opath,
-				      mpath, setarg, NULL };
+			char *a[] = { (char *)bin, "set", "--quiet", "-o",
+				      opath,	   mpath, setarg,    NULL };
 
 			snprintf(setarg, sizeof(setarg), "%s=%s", src->set_path,
 				 src->set_value);
@@ -1147,7 +1183,7 @@ int main(int argc, char **argv)
 		}
 		if (c_validate) {
 			char *a[] = { (char *)bin, "validate", "--target",
-				      "qemu-7.2", mpath, NULL };
+				      "qemu-7.2",  mpath,      NULL };
 
 			/* "It would not load" is said on standard output. */
 			run(a, dpath, &res);
@@ -1155,7 +1191,8 @@ int main(int argc, char **argv)
 		}
 		if (c_downgrade) {
 			char *a[] = { (char *)bin, "downgrade", "--target",
-				      "qemu-7.2", "-o", opath, mpath, NULL };
+				      "qemu-7.2",  "-o",	opath,
+				      mpath,	   NULL };
 
 			clear_dir(outdir);
 			run(a, NULL, &res);
@@ -1179,6 +1216,12 @@ int main(int argc, char **argv)
 	unlink(spath);
 	snprintf(mpath, sizeof(mpath), "%s/stderr", work);
 	unlink(mpath);
+	free(m.p);
+	free(doc.p);
+	free(back.p);
+	for (int k = 0; k < nsrc; k++)
+		free_source(&srcs[k]);
+	free(srcs);
 	printf("%lu passed, %lu failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

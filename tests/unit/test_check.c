@@ -535,8 +535,6 @@ static void test_truncated(void **state)
 /* A virtio-pci state: config space without capabilities, no queues. */
 static void put_virtio(struct buf *b, const char *sub)
 {
-	size_t at = b->len;
-
 	put_full(b, 7, "0000:00:03.0/virtio-net", 0, 11);
 	buf_be32(b, 2);			/* PCIDevice version_id */
 	buf_fill(b, 0, 256);		/* config space: no capability list */
@@ -555,7 +553,6 @@ static void put_virtio(struct buf *b, const char *sub)
 		buf_u8(b, 1);
 	}
 	put_footer(b, 7);
-	(void)at;
 }
 
 static void test_virtio(void **state)

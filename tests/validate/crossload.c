@@ -258,8 +258,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		verdict_ok = rep->loads == want_loads;
-		if (!want_loads && rep->first) {
+		memset(&x, 0, sizeof(x));
+		if (!want_loads)
 			expect_of(rec, &x);
+		if (!want_loads && rep->first) {
 			cause_ok = false;
 			for (int k = 0; k < 4 && x.checks[k]; k++)
 				if (!strcmp(x.checks[k], rep->first->check->id))
