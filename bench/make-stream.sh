@@ -55,6 +55,12 @@ case "$BENCH_DIR" in *"'"*|*' '*) die "BENCH_DIR may not hold quotes or spaces";
 
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+# Not while bench/run.sh times these streams (nor twice at once).
+exec 9>"$BENCH_DIR/.lock"
+if ! flock -n 9; then
+	note "waiting for the bench run that holds $BENCH_DIR/.lock"
+	flock 9
+fi
 CHUNKS=$BENCH_DIR/chunks
 mkdir -p "$CHUNKS"
 

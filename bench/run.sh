@@ -13,8 +13,10 @@
 #   extract  cp A D2/ | dump --extract D A     (outputs removed + sync
 #            between runs, untimed)
 #   diff     cat A B > /dev/null | diff A B
-#   rewrite  cp A D2/ | downgrade, set, encode, dump --lossless (each when
-#            the command exists; outputs removed + sync between runs)
+#   rewrite  cp A D2/ | downgrade --target qemu-7.2 (a.mig loads in 7.2 as
+#            it is, so this is downgrade's copy path: read, plan, write,
+#            read back, fsync), set, encode, dump --lossless (each when the
+#            command exists; outputs removed + sync between runs)
 #
 # Time is the median wall time (GNU time %e) over N runs; peak RSS is the
 # largest ru_maxrss (GNU time %M) over the runs, of the biggest process of
@@ -23,12 +25,15 @@
 #
 # Environment:
 #   BENCH_DIR   where a.mig and b.mig are (default /var/tmp/migstream-bench);
-#               outputs go to $BENCH_DIR/out
+#               outputs go to $BENCH_DIR/out.XXXXXX (removed at the end);
+#               runs on one BENCH_DIR take turns (flock $BENCH_DIR/.lock)
 #   MIGSTREAM   the binary (default build/migstream of this checkout), or
 #               "head" to build the last commit (git archive HEAD) in
 #               $BENCH_DIR/src-COMMIT and time that
 #   N           runs per command (default 5)
 #   TIME        GNU time (default /usr/bin/time; Debian package "time")
+#   MIGSTREAM_SCHEMA_PATH  schemas for downgrade (default: schemas/ of the
+#               tree the binary was built from)
 #
 # Prints a Markdown table and writes it, with the raw times, to
 # $BENCH_DIR/results-DATE.{md,tsv}.
@@ -44,6 +49,17 @@ TIME=${TIME:-/usr/bin/time}
 die() { echo "run.sh: $*" >&2; exit 2; }
 note() { echo "run.sh: $*" >&2; }
 
+case "$BENCH_DIR" in *"'"*|*' '*) die "BENCH_DIR may not hold quotes or spaces";; esac
+[ -f "$BENCH_DIR/a.mig" ] && [ -f "$BENCH_DIR/b.mig" ] ||
+	die "no streams in $BENCH_DIR (run bench/make-stream.sh)"
+# One run at a time per BENCH_DIR: concurrent runs would time each other's
+# disk traffic (and share the streams); a second run waits here.
+exec 9>"$BENCH_DIR/.lock"
+if ! flock -n 9; then
+	note "another bench run (or make-stream.sh) holds $BENCH_DIR/.lock; waiting"
+	flock 9
+fi
+
 # MIGSTREAM=head: build the committed tree (git archive HEAD), apart from
 # the working tree others may be editing, in $BENCH_DIR/src-COMMIT.
 if [ "$MIGSTREAM" = head ]; then
@@ -56,28 +72,30 @@ if [ "$MIGSTREAM" = head ]; then
 	fi
 	MIGSTREAM=$src/build/migstream
 fi
+# downgrade finds its schemas here (the binary is run from a copy, so the
+# lookup next to the source tree would miss them)
+export MIGSTREAM_SCHEMA_PATH=${MIGSTREAM_SCHEMA_PATH:-${src:-$repo}/schemas}
 [ -x "$TIME" ] && "$TIME" -f %e true >/dev/null 2>&1 ||
 	die "no GNU time at $TIME (apt-get install time)"
 [ -x "$MIGSTREAM" ] || die "no $MIGSTREAM (make, or set MIGSTREAM)"
-[ -f "$BENCH_DIR/a.mig" ] && [ -f "$BENCH_DIR/b.mig" ] ||
-	die "no streams in $BENCH_DIR (run bench/make-stream.sh)"
-case "$BENCH_DIR" in *"'"*|*' '*) die "BENCH_DIR may not hold quotes or spaces";; esac
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(file pipe extract diff rewrite)
 
-# The commands run under sh -c with these in the environment.
+# The commands run under sh -c with these in the environment; their
+# outputs go to a folder of this run's own.
+O=$(mktemp -d "$BENCH_DIR/out.XXXXXX") || die "cannot make a folder in $BENCH_DIR"
+export O
+trap 'rm -rf "$O"' EXIT
 # A copy of the binary, so that a rebuild during the run changes nothing.
-mkdir -p "$BENCH_DIR/out"
-cp "$MIGSTREAM" "$BENCH_DIR/out/migstream" || die "cannot copy $MIGSTREAM"
+cp "$MIGSTREAM" "$O/migstream" || die "cannot copy $MIGSTREAM"
 if [ -n "${commit:-}" ]; then
 	tree="commit $commit (git archive HEAD)"
 else
 	tree="working tree at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- src include 2>/dev/null || echo " + uncommitted changes in src/")"
 fi
 ms_id="$MIGSTREAM, sha256 $(sha256sum "$MIGSTREAM" | cut -c1-12), built $(date -r "$MIGSTREAM" '+%Y-%m-%d %H:%M'), $tree"
-export MS=$BENCH_DIR/out/migstream A=$BENCH_DIR/a.mig B=$BENCH_DIR/b.mig
-export O=$BENCH_DIR/out
+export MS=$O/migstream A=$BENCH_DIR/a.mig B=$BENCH_DIR/b.mig
 export D=$O/extract D2=$O/copy OUT=$O/out.mig J=$O/lossless.json R=$O/lossless.ram
 mkdir -p "$O"
 
@@ -119,7 +137,7 @@ row diff     diff  catab 2.5 "$diff_rss_mib" 0,1 '"$MS" diff "$A" "$B" > /dev/nu
 row cpw      rewrite -   -   -  0 'cp "$A" "$D2/"' 'cp A D2/' "$clean"
 row cpsync   rewrite -   -   -  0 'cp "$A" "$D2/" && sync "$D2/a.mig"' 'cp A D2/ && sync D2/a.mig' "$clean"
 if has_cmd downgrade; then
-	row downgrade rewrite cpw 1.5 32 0 '"$MS" downgrade --target qemu-7.2 "$A" -o "$OUT"' 'migstream downgrade --target qemu-7.2 A -o OUT' "$clean"
+	row downgrade rewrite cpw 1.5 32 0 '"$MS" downgrade --quiet --target qemu-7.2 "$A" -o "$OUT" > /dev/null' 'migstream downgrade --target qemu-7.2 A -o OUT' "$clean"
 else
 	skipped+=("downgrade: no such command in $MS yet")
 fi
@@ -138,8 +156,7 @@ fi
 
 # --- measuring --------------------------------------------------------------
 declare -A times rsses rss_max fails
-tf=$(mktemp)
-trap 'rm -f "$tf"' EXIT
+tf=$O/time.out
 
 measure() { # NAME: one run
 	local name=$1 rc t m

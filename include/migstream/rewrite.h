@@ -156,6 +156,32 @@ int mig_rewrite_write(struct mig_rewrite *rw, struct mig_reader *r,
 		      struct mig_writer *w, struct mig_error *err);
 
 /*
+ * The same to file descriptor @out_fd (a regular file, written from its
+ * current position), from input offset @from on: the stream's start for
+ * the whole output, or any offset up to mig_rewrite_first_change() when
+ * the output before it is already there (a copy of the input).  What the
+ * plan leaves as it was is copied from @in_fd, the input as a plain file
+ * whose offsets are the stream's (no compression), with
+ * copy_file_range(2), so the bytes need not pass through this process;
+ * where the kernel cannot do that, they are copied from @r.  *@written
+ * gets the bytes written.  -MIG_EIO with strerror, -MIG_EINVAL for a
+ * @from past the first change.
+ */
+int mig_rewrite_write_fd(struct mig_rewrite *rw, struct mig_reader *r,
+			 int in_fd, int out_fd, uint64_t from,
+			 uint64_t *written, struct mig_error *err);
+
+/*
+ * Input offset of the first byte the output differs at (the output is the
+ * input up to there), or MIG_NO_OFFSET when the plan changes nothing.
+ */
+uint64_t mig_rewrite_first_change(struct mig_rewrite *rw);
+
+/* Input offsets where the stream starts and ends. */
+uint64_t mig_rewrite_start(const struct mig_rewrite *rw);
+uint64_t mig_rewrite_end(const struct mig_rewrite *rw);
+
+/*
  * A map from offsets of a rewritten output (or a preview) back to the
  * input's.  Bytes the plan added map to the input offset they were added
  * at.

@@ -8,10 +8,16 @@
  * dropped, what else changed, blockers, risks) goes to standard output,
  * or to standard error when the stream itself goes to standard output.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "migstream/encode.h"
@@ -268,6 +274,148 @@ static int verify(struct dgcli *c, const char *path, const char *shown_as)
 	return EXIT_YES;
 }
 
+/*
+ * The copy made while the plan is made.  A plain file to a file: the
+ * output is, up to the plan's first change, the input, so a thread copies
+ * the input into the writer's temporary file (copy_file_range: the kernel
+ * moves the bytes, guest RAM never passes through this process) while the
+ * stream is read and planned; then the output is cut back to the first
+ * change and written on from there.  The writer then syncs and renames
+ * the file as usual.
+ */
+struct spec {
+	pthread_t thread;
+	bool running;
+	int in_fd, out_fd;
+	uint64_t start, end;	/* input bytes to copy */
+	atomic_bool stop;
+	uint64_t copied;	/* done, from .start on */
+	int error;		/* errno of the copy, 0 */
+};
+
+static void *spec_copy(void *arg)
+{
+	struct spec *sp = arg;
+	loff_t at = (loff_t)sp->start;
+
+	while ((uint64_t)at < sp->end && !atomic_load(&sp->stop)) {
+		uint64_t left = sp->end - (uint64_t)at;
+		ssize_t k = copy_file_range(sp->in_fd, &at, sp->out_fd, NULL,
+					    left < (64u << 20) ? (size_t)left
+							       : (64u << 20),
+					    0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			sp->error = k < 0 ? errno : EIO;
+			break;
+		}
+		/* Write-back as the copy goes: the final sync has little
+		 * left to wait for. */
+		sync_file_range(sp->out_fd, (off_t)((uint64_t)at - sp->start - (uint64_t)k),
+				k, SYNC_FILE_RANGE_WRITE);
+	}
+	sp->copied = (uint64_t)at - sp->start;
+	return NULL;
+}
+
+/* Starts the copy when @r reads a plain file and @w writes one. */
+static void spec_start(struct spec *sp, const char *in, struct mig_reader *r,
+		       struct mig_writer *w)
+{
+	const struct mig_wrapper *wr = mig_reader_wrapper(r);
+	const char *tmp = mig_writer_temp_path(w);
+	struct stat st;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->in_fd = sp->out_fd = -1;
+	atomic_init(&sp->stop, false);
+	if (!tmp || (wr && (wr->compression != MIG_COMP_NONE ||
+			    wr->stream_compression != MIG_COMP_NONE)))
+		return;
+	sp->in_fd = open(in, O_RDONLY | O_CLOEXEC);
+	if (sp->in_fd < 0 || fstat(sp->in_fd, &st) || !S_ISREG(st.st_mode))
+		goto out_close;
+	sp->out_fd = open(tmp, O_WRONLY | O_CLOEXEC);
+	if (sp->out_fd < 0)
+		goto out_close;
+	sp->start = mig_rd_offset(r);
+	sp->end = (uint64_t)st.st_size;
+	if (sp->start > sp->end)
+		goto out_close;
+	if (!pthread_create(&sp->thread, NULL, spec_copy, sp)) {
+		sp->running = true;
+		return;
+	}
+out_close:
+	if (sp->in_fd >= 0)
+		close(sp->in_fd);
+	if (sp->out_fd >= 0)
+		close(sp->out_fd);
+	sp->in_fd = sp->out_fd = -1;
+}
+
+/* Waits for the copy (stops it first with @cancel). */
+static void spec_join(struct spec *sp, bool cancel)
+{
+	if (!sp->running)
+		return;
+	if (cancel)
+		atomic_store(&sp->stop, true);
+	pthread_join(sp->thread, NULL);
+	sp->running = false;
+}
+
+static void spec_close(struct spec *sp)
+{
+	spec_join(sp, true);
+	if (sp->in_fd >= 0)
+		close(sp->in_fd);
+	if (sp->out_fd >= 0)
+		close(sp->out_fd);
+	sp->in_fd = sp->out_fd = -1;
+}
+
+/* Writes the plan's output through @w (with @sp's copy when there is one). */
+static int write_out(struct dgcli *c, struct mig_downgrade *d,
+		     struct mig_reader *r, struct mig_writer *w,
+		     struct spec *sp, uint64_t *size, struct mig_error *err)
+{
+	uint64_t start = mig_rewrite_start(d->rw), first, keep, written = 0;
+	int ret;
+
+	if (sp->in_fd < 0) {
+		ret = mig_rewrite_write(d->rw, r, w, err);
+		if (!ret)
+			ret = mig_writer_flush(w, err);
+		*size = mig_writer_offset(w);
+		return ret;
+	}
+	spec_join(sp, false);
+	first = mig_rewrite_first_change(d->rw);
+	if (first == MIG_NO_OFFSET)
+		first = mig_rewrite_end(d->rw);
+	/* What the copy got right: the input up to the first change. */
+	keep = sp->start == start && !sp->error ? sp->copied : 0;
+	if (keep > first - start)
+		keep = first - start;
+	if (ftruncate(sp->out_fd, (off_t)keep) ||
+	    lseek(sp->out_fd, (off_t)keep, SEEK_SET) < 0)
+		return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
+				     "cannot write '%s': %s", c->out,
+				     strerror(errno));
+	ret = mig_rewrite_write_fd(d->rw, r, sp->in_fd, sp->out_fd,
+				   start + keep, &written, err);
+	*size = keep + written;
+	if (close(sp->out_fd) && !ret)
+		ret = mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
+				    "cannot write '%s': %s", c->out,
+				    strerror(errno));
+	sp->out_fd = -1;
+	return ret;
+}
+
 /* A file input: plan it whole, then write, check and commit. */
 static int run_file(struct dgcli *c)
 {
@@ -279,6 +427,7 @@ static int run_file(struct dgcli *c)
 	struct mig_downgrade *d = NULL;
 	struct mig_writer *w = NULL;
 	struct mig_error err;
+	struct spec sp = { .in_fd = -1, .out_fd = -1 };
 	uint64_t out_size = MIG_NO_OFFSET;
 	int ret, rc = EXIT_ERROR;
 
@@ -290,6 +439,15 @@ static int run_file(struct dgcli *c)
 		print_err(c, &err, c->in);
 		rc = cli_exit_for(ret);
 		goto out;
+	}
+	if (!c->dry_run) {
+		ret = mig_writer_open(&w, c->out, &err);
+		if (ret) {
+			print_err(c, &err, NULL);
+			goto out;
+		}
+		cli_guard_output(w);
+		spec_start(&sp, c->in, r, w);
 	}
 	if (cli_progress_start(&prog, c->input.quiet)) {
 		popts.on_progress = cli_progress_update;
@@ -303,15 +461,19 @@ static int run_file(struct dgcli *c)
 		cli_warn("downgrade: '%s' cannot be read to its end, so no QEMU loads it and it cannot be rewritten",
 			 c->in);
 		rc = cli_exit_for(ret);
-		goto out;
+		goto out_abort;
 	}
 	ret = mig_downgrade_plan(s, r, &c->o, NULL, &d, &err);
 	if (ret) {
 		print_err(c, &err, c->in);
 		rc = ret == -MIG_EINVAL ? EXIT_ERROR : cli_exit_for(ret);
-		goto out;
+		goto out_abort;
 	}
 	if (d->nblockers || c->dry_run) {
+		spec_close(&sp);
+		mig_writer_abort(w);
+		w = NULL;
+		cli_guard_done();
 		rc = report(c, d, MIG_NO_OFFSET);
 		if (!rc && d->nblockers) {
 			refused(c, d);
@@ -319,21 +481,12 @@ static int run_file(struct dgcli *c)
 		}
 		goto out;
 	}
-	ret = mig_writer_open(&w, c->out, &err);
-	if (ret) {
-		print_err(c, &err, NULL);
-		goto out;
-	}
-	cli_guard_output(w);
-	ret = mig_rewrite_write(d->rw, r, w, &err);
-	if (!ret)
-		ret = mig_writer_flush(w, &err);
+	ret = write_out(c, d, r, w, &sp, &out_size, &err);
 	if (ret) {
 		print_err(c, &err, c->out);
 		rc = cli_exit_for(ret);
 		goto out_abort;
 	}
-	out_size = mig_writer_offset(w);
 	if (mig_writer_temp_path(w)) {
 		rc = verify(c, mig_writer_temp_path(w), c->out);
 		if (rc)
@@ -350,9 +503,11 @@ static int run_file(struct dgcli *c)
 	rc = report(c, d, out_size);
 	goto out;
 out_abort:
+	spec_close(&sp);
 	mig_writer_abort(w);
 	cli_guard_done();
 out:
+	spec_close(&sp);
 	mig_downgrade_free(d);
 	mig_stream_free(s);
 	mig_reader_free(r);

@@ -986,7 +986,9 @@ int mig_downgrade_plan(const struct mig_stream *s, struct mig_reader *r,
 	}
 	if (!ret) {
 		/* Report in stream order; stream-wide changes last. */
-		qsort(d->items, d->nitems, sizeof(*d->items), cmp_items);
+		if (d->nitems)
+			qsort(d->items, d->nitems, sizeof(*d->items),
+			      cmp_items);
 		d->changed = !mig_rewrite_empty(d->rw);
 		if (!d->changed)
 			d->out_size = d->in_size;

@@ -16,10 +16,12 @@
  * separators (", " and ": ").  Entries are matched to state-tree nodes by
  * walking both the way the vmdesc decoder (vmdesc.c) walked them.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migstream/rewrite.h"
 #include "migstream/vmdesc.h"
@@ -295,7 +297,7 @@ struct sbuf {
 
 static void sb_put(struct sbuf *b, const char *s, size_t n)
 {
-	if (b->failed)
+	if (b->failed || !n)
 		return;
 	if (n > b->cap - b->len) {
 		size_t ncap = b->cap ? b->cap : 4096;
@@ -748,9 +750,11 @@ static struct jnode *map_find(const struct nmap *m,
 			      const struct mig_node *node)
 {
 	struct nmap_ent key = { node, NULL };
-	const struct nmap_ent *e = bsearch(&key, m->v, m->n, sizeof(*m->v),
-					   cmp_ent);
+	const struct nmap_ent *e;
 
+	if (!m->n)
+		return NULL;
+	e = bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_ent);
 	return e ? e->entry : NULL;
 }
 
@@ -781,7 +785,8 @@ static int map_section(struct mig_rewrite *rw, const struct mig_record *rec,
 				     "section '%s': its tree and its vmdesc entry do not match",
 				     rec->name);
 	}
-	qsort(m->v, m->n, sizeof(*m->v), cmp_ent);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_ent);
 	return 0;
 }
 
@@ -1553,6 +1558,137 @@ int mig_rewrite_write(struct mig_rewrite *rw, struct mig_reader *r,
 		return ret;
 	ret = apply(r, rw->start, rw->end, e, n, w, NULL, 0, err);
 	free_edits(e, n);
+	return ret;
+}
+
+/* Writes all of @p to @fd. */
+static int fd_write(int fd, const uint8_t *p, size_t n, struct mig_error *err)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
+					     "cannot write the output: %s",
+					     k < 0 ? strerror(errno) : "no progress");
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Copies input [@off, @off + @n) to @out_fd: by the kernel while it can,
+ * the rest through @r.
+ */
+static int fd_copy(struct mig_reader *r, int in_fd, int out_fd, uint64_t off,
+		   uint64_t n, bool *kernel, struct mig_error *err)
+{
+	loff_t at = (loff_t)off;
+	int ret;
+
+	while (n && *kernel) {
+		size_t step = n < (1ull << 30) ? (size_t)n : (1u << 30);
+		ssize_t k = copy_file_range(in_fd, &at, out_fd, NULL, step, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			/* Another file system, or none that can: by hand. */
+			if (k < 0 && errno != EXDEV && errno != EINVAL &&
+			    errno != ENOSYS && errno != EOPNOTSUPP &&
+			    errno != EBADF)
+				return mig_error_set(err, MIG_EIO, off,
+						     "cannot copy to the output: %s",
+						     strerror(errno));
+			*kernel = false;
+			break;
+		}
+		n -= (uint64_t)k;
+	}
+	off = (uint64_t)at;
+	ret = n ? mig_rd_seek(r, off, err) : 0;
+	while (n && !ret) {
+		size_t step = n < COPY_CHUNK ? (size_t)n : COPY_CHUNK;
+		const uint8_t *p;
+
+		ret = mig_rd_peek(r, step, &p, err);
+		if (!ret)
+			ret = fd_write(out_fd, p, step, err);
+		if (!ret)
+			ret = mig_rd_skip(r, step, err);
+		n -= step;
+	}
+	return ret;
+}
+
+uint64_t mig_rewrite_first_change(struct mig_rewrite *rw)
+{
+	uint64_t first = MIG_NO_OFFSET;
+	struct edit *e;
+	size_t n;
+
+	if (build(rw, false, &e, &n, NULL))
+		return rw->start;
+	if (n)
+		first = e[0].off;
+	free_edits(e, n);
+	return first;
+}
+
+uint64_t mig_rewrite_start(const struct mig_rewrite *rw)
+{
+	return rw->start;
+}
+
+uint64_t mig_rewrite_end(const struct mig_rewrite *rw)
+{
+	return rw->end;
+}
+
+int mig_rewrite_write_fd(struct mig_rewrite *rw, struct mig_reader *r,
+			 int in_fd, int out_fd, uint64_t from,
+			 uint64_t *written, struct mig_error *err)
+{
+	uint64_t pos = from, out = 0;
+	bool kernel = true;
+	struct edit *e;
+	size_t n;
+	int ret;
+
+	*written = 0;
+	ret = build(rw, false, &e, &n, err);
+	if (ret)
+		return ret;
+	if (from < rw->start || from > rw->end || (n && from > e[0].off)) {
+		free_edits(e, n);
+		return mig_error_set(err, MIG_EINVAL, from,
+				     "output from 0x%" PRIx64 " on: the plan changes bytes before it",
+				     from);
+	}
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (e[i].off < pos) {
+			ret = mig_error_set(err, MIG_EINVAL, e[i].off,
+					    "edits overlap at 0x%" PRIx64,
+					    e[i].off);
+			break;
+		}
+		ret = fd_copy(r, in_fd, out_fd, pos, e[i].off - pos, &kernel,
+			      err);
+		out += e[i].off - pos;
+		if (!ret)
+			ret = fd_write(out_fd, e[i].data, e[i].dlen, err);
+		out += e[i].dlen;
+		pos = e[i].off + e[i].len;
+	}
+	if (!ret)
+		ret = fd_copy(r, in_fd, out_fd, pos, rw->end - pos, &kernel, err);
+	out += rw->end - pos;
+	free_edits(e, n);
+	if (!ret)
+		*written = out;
 	return ret;
 }
 

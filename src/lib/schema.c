@@ -408,10 +408,12 @@ static int load_vmsd(struct lctx *c, const struct jp_value *o,
 		ret = get_str(c, o, "origin", false, &origin);
 	if (ret)
 		return ret;
-	if (v->has_minimum && v->minimum_version > v->version)
+	if (v->has_minimum && v->minimum_version > v->version) {
+		free(origin);
 		return perr(c, jp_key_pos(o, "minimum_version"),
 			    "minimum_version %" PRIu32 " is above version %" PRIu32,
 			    v->minimum_version, v->version);
+	}
 	v->origin = MIG_ORIGIN_DUMP;
 	if (origin) {
 		if (!strcmp(origin, "vmdesc"))

@@ -20,6 +20,8 @@
 /* Caps on the configuration record. */
 #define MACHINE_NAME_MAX 255
 #define CAPS_MAX 64
+/* Nodes in all decoded sections of one stream (real ones: under 60,000). */
+#define NODES_STREAM_MAX (1u << 19)
 
 struct section {
 	uint32_t id;
@@ -43,6 +45,7 @@ struct pctx {
 	struct section *secs;
 	size_t nsecs;
 	int depth;		/* PACKAGED nesting */
+	size_t nodes;		/* in the decoded sections so far */
 	bool ignore_vmdesc;
 	struct sel sel;		/* schemas for sections without a vmdesc */
 };
@@ -604,6 +607,24 @@ static int decode_device(struct pctx *c, struct mig_record *rec)
 
 static int read_records(struct pctx *c, uint64_t limit);
 
+/*
+ * Every FULL record can decode to a tree of up to a quarter million nodes
+ * from a few bytes (elements that take no bytes), and FULL records may
+ * repeat: the trees of one stream are capped together.
+ */
+static int count_nodes(struct pctx *c, const struct mig_record *rec)
+{
+	if (!rec->tree)
+		return 0;
+	c->nodes += mig_node_count(rec->tree);
+	if (c->nodes > NODES_STREAM_MAX)
+		return mig_error_set(c->err, MIG_ELIMIT, rec->offset,
+				     "section '%s' (id %" PRIu32 "): the decoded sections hold more than %u nodes",
+				     rec->name, rec->section_id,
+				     NODES_STREAM_MAX);
+	return 0;
+}
+
 static int read_section(struct pctx *c, struct mig_record *rec)
 {
 	struct section *sec;
@@ -696,6 +717,8 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 					    rec->section_id);
 	} else if (rec->type == MIG_REC_FULL) {
 		ret = decode_device(c, rec);
+		if (!ret)
+			ret = count_nodes(c, rec);
 	} else {
 		ret = skip_to_footer(c, rec,
 				     "iterative section of a kind not decoded yet");

@@ -15,10 +15,12 @@
 #include "migstream/vmdesc.h"
 
 /*
- * Cap on nodes built for one section: hostile vmdescs cannot exhaust RAM.
- * The largest real section seen (ICH9 LPC, QEMU 10.0) has about 33,000.
+ * Cap on nodes built for one section: hostile vmdescs cannot exhaust RAM
+ * (a node takes about 200 bytes, and elements that take no bytes need no
+ * input).  The largest real section seen (e1000e, QEMU 10.0) has about
+ * 33,000; stream.c caps the whole stream too.
  */
-#define NODES_MAX (1u << 20)
+#define NODES_MAX (1u << 18)
 /* Elements that take no bytes are not limited by the input: cap them. */
 #define EMPTY_ELEMENTS_MAX 4096u
 /* Cap on one leaf's size and on an array's element count. */

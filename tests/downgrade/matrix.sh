@@ -140,9 +140,23 @@ fi
 exec bash -c '"\$0" downgrade --target "\$2" - - 2>"$tmp/live-\$1.txt" >/dev/tcp/127.0.0.1/\$1' "$M" "\$1" "\$2"
 EOF
 
+# A QEMU of the lab runs with the chroot's /usr in place of the host's, and
+# so do its exec: commands, where the host's migstream and its libraries
+# are not.  Its exec: command therefore only writes the stream into a fifo
+# (/tmp is shared), and the pipeline runs here, outside, reading it.
+fifo_pipeline()
+{
+	rm -f "$tmp/live.fifo"
+	mkfifo "$tmp/live.fifo" || return 1
+	bash -c '"$0" downgrade --target "$2" - - <"$3" 2>"$4" >/dev/tcp/127.0.0.1/$1' \
+		"$M" "$1" "$2" "$tmp/live.fifo" "$tmp/live-$1.txt" &
+	fifo_pid=$!
+}
+
 # live NAME SRC_QEMU DST_QEMU TARGET SETTLE ARGS...: the source runs the
 # guest for SETTLE seconds, then migrates; the destination must complete
-# and run on after cont (TARGET none: no downgrade, must fail).
+# and run on after cont (TARGET none: no downgrade, must fail).  A source
+# from the lab (not the host's 7.2) goes through fifo_pipeline.
 live()
 {
 	name=$1
@@ -170,7 +184,14 @@ live()
 		return
 	fi
 	sleep "$settle"
-	qmp_send src "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:sh $tmp/send.sh $port $target\"}}"
+	fifo_pid=
+	if [ "$sq" = "$Q72" ]; then
+		uri="exec:sh $tmp/send.sh $port $target"
+	else
+		fifo_pipeline "$port" "$target"
+		uri="exec:cat >$tmp/live.fifo"
+	fi
+	qmp_send src "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"$uri\"}}"
 	sst=$(qmp_migration src 600)
 	dst=$(qmp_migration dst 300)
 	if [ "$target" = none ]; then
@@ -183,6 +204,7 @@ live()
 		st=$(qmp_status dst)
 		check "live $name: the guest runs on after cont ($st)" [ "$st" = running ]
 	fi
+	[ -n "$fifo_pid" ] && wait "$fifo_pid"
 	cp "$tmp/live-$port.txt" "$tmp/live-$name.txt" 2>/dev/null
 	qmp_stop src
 	qmp_stop dst

@@ -14,6 +14,15 @@
 #   - nothing else is in the output's folder: no partial file, no
 #     temporary file.
 #
+# Run by `make killsafe`; not yet part of `make check`: src/lib/writer.c
+# writes to a named temporary file (".OUT.XXXXXX") next to the output and
+# removes it on failure and on SIGINT/SIGTERM/SIGHUP/SIGPIPE, but nothing
+# can remove it after SIGKILL, so about a third of the kills leave it
+# behind (the input and the output itself are always intact).  An unnamed
+# file (open(O_TMPFILE) in the output's folder, linkat() into place at
+# commit, falling back to the named file where O_TMPFILE is refused)
+# would leave nothing; then this joins tests/run.sh.
+#
 # Prints one line per failure and, last, "N passed, N failed".
 set -u
 O=${1:-build}
