@@ -62,7 +62,6 @@ if ! flock -n 9; then
 	flock 9
 fi
 CHUNKS=$BENCH_DIR/chunks
-mkdir -p "$CHUNKS"
 
 # --- guest physical layout ------------------------------------------------
 # pc-i440fx with >= 3.5 GiB of RAM and gigabyte alignment: guest RAM below
@@ -128,6 +127,7 @@ gen() {
 }
 iv() { printf '%032x' "$1"; }
 
+mkdir -p "$CHUNKS"
 note "generating $NCHUNKS chunks of $CHUNK_MIB MiB in $CHUNKS"
 for ((i = 0; i < NCHUNKS; i++)); do
 	f=$CHUNKS/a-$i.bin

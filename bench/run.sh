@@ -139,19 +139,19 @@ row cpsync   rewrite -   -   -  0 'cp "$A" "$D2/" && sync "$D2/a.mig"' 'cp A D2/
 if has_cmd downgrade; then
 	row downgrade rewrite cpw 1.5 32 0 '"$MS" downgrade --quiet --target qemu-7.2 "$A" -o "$OUT" > /dev/null' 'migstream downgrade --target qemu-7.2 A -o OUT' "$clean"
 else
-	skipped+=("downgrade: no such command in $MS yet")
+	skipped+=("downgrade: no such command in $MIGSTREAM yet")
 fi
 if has_cmd set; then
 	row set  rewrite cpw 1.5 32 0 '"$MS" set --quiet -o "$OUT" "$A" "cpu.env.regs[0]=0x1234" > /dev/null' 'migstream set -o OUT A cpu.env.regs[0]=0x1234' "$clean"
 else
-	skipped+=("set: no such command in $MS yet")
+	skipped+=("set: no such command in $MIGSTREAM yet")
 fi
 if has_cmd encode; then
 	# (its own outputs: encode's input J/R is made once per group, untimed)
 	row lossless rewrite cpw -   32 0 '"$MS" dump --lossless --ram-file "$O/l2.ram" "$A" > "$O/l2.json"' 'migstream dump --lossless --ram-file R A > J' "rm -f \"\$O/l2.ram\" \"\$O/l2.json\" && $clean"
 	row encode   rewrite cpw 1.5 32 0 '"$MS" encode --ram-file "$R" -o "$OUT" "$J"' 'migstream encode --ram-file R -o OUT J' "$clean"
 else
-	skipped+=("encode: no such command in $MS yet")
+	skipped+=("encode: no such command in $MIGSTREAM yet")
 fi
 
 # --- measuring --------------------------------------------------------------

@@ -29,7 +29,9 @@
 /* Largest PACKAGED blob QEMU accepts (be32 length). */
 #define PACKAGED_MAX 0xffffffffu
 /* Side file bytes copied per step. */
-#define COPY_CHUNK (1u << 20)
+/* 128 KiB: measured 2-3x faster than 1 MiB writes into the page cache
+ * on the bench machine (the buffer stays in L2; bench/README.md). */
+#define COPY_CHUNK (128u << 10)
 
 /* RAM record flags (FORMAT.md 4.1). */
 #define F_ZERO 0x02u

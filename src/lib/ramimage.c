@@ -23,8 +23,9 @@
 
 #include "migstream/ram.h"
 
-/* Largest run of neighbouring pages written at once. */
-#define WBUF_MAX (1u << 20)
+/* Largest run of neighbouring pages written at once: 128 KiB, see
+ * COPY_CHUNK in encode.c (bench/README.md). */
+#define WBUF_MAX (128u << 10)
 /* Largest page size (FORMAT.md 4.1: 1 KiB to 64 KiB). */
 #define PAGE_MAX 65536u
 

@@ -28,7 +28,9 @@
 #include "ram.h"
 
 /* Input bytes copied per step (the reader gives back what is behind). */
-#define COPY_CHUNK (1u << 20)
+/* 128 KiB: measured 2-3x faster than 1 MiB writes into the page cache
+ * on the bench machine (the buffer stays in L2; bench/README.md). */
+#define COPY_CHUNK (128u << 10)
 /* Deepest JSON nesting followed in the vmdesc text. */
 #define JSON_DEPTH_MAX 1024
 /* Default cap on what a pipe rewrite holds. */
