@@ -73,7 +73,7 @@ EXTRA_TEST_BIN += $(DOWNGRADE_BIN)
 FUZZ_CC ?= clang
 FUZZ_O ?= build-fuzz
 # Seconds each harness runs in `make fuzz-smoke`.
-FUZZ_TIME ?= 20
+FUZZ_TIME ?= 15
 
 LIB := $(O)/libmigstream.a
 BIN := $(O)/migstream

@@ -221,7 +221,7 @@ struct mig_pipe_head {
 /* What to do with the records that stream through. */
 struct mig_pipe_policy {
 	int footers;		/* 1 add, 0 remove, -1 leave */
-	int config;		/* 1 add (naming .machine), 0 remove, -1 leave */
+	int config;		/* 1 add (with .machine), 0 remove, -1 leave */
 	const char *machine;	/* for .config 1 */
 	/* Commands to drop, bit N for command id N (mig_cmd_id). */
 	uint32_t drop_cmds;
@@ -311,7 +311,7 @@ struct mig_downgrade_opts {
 	 */
 	const struct mig_schema *const *schemas;
 	size_t nschemas;
-	const char *machine;	/* the target's machine type; NULL: the stream's */
+	const char *machine;	/* the target's machine; NULL: the stream's */
 	/*
 	 * Sections to drop whole, each as its id string, the last part of
 	 * it ("pciespscsi"), or either with "[INSTANCE]" for one instance.
@@ -342,29 +342,29 @@ struct mig_downgrade_opts {
 void mig_downgrade_opts_init(struct mig_downgrade_opts *o);
 
 enum mig_dg_kind {
-	MIG_DG_SECTION,		/* a whole section dropped (--drop-section) */
+	MIG_DG_SECTION,		/* a section dropped (--drop-section) */
 	MIG_DG_SUBSECTION,	/* a subsection cut */
 	MIG_DG_FIELD,		/* a field cut (a lower section version) */
 	MIG_DG_COMMAND,		/* a command dropped */
 	MIG_DG_VERSION,		/* a section's version lowered */
 	MIG_DG_FOOTERS,		/* footers added or removed */
-	MIG_DG_CONFIG,		/* configuration record added or removed */
+	MIG_DG_CONFIG,		/* configuration added or removed */
 	MIG_DG_VMDESC,		/* vmdesc rewritten or dropped */
 };
 
 /* One thing the plan does.  Offsets are the input's. */
 struct mig_dg_item {
 	enum mig_dg_kind kind;
-	bool loses_state;	/* guest state goes (section, subsection, field) */
+	bool loses_state;	/* guest state goes (section, sub, field) */
 	uint64_t offset;	/* MIG_NO_OFFSET for stream-wide changes */
-	uint64_t size;		/* bytes removed (0 for framing changes) */
+	uint64_t size;		/* bytes removed (0: framing changes) */
 	char *section;		/* NULL for stream-wide changes */
 	uint32_t section_id;
 	uint32_t instance;
 	char *path;		/* diff.h path syntax, or NULL */
 	char *what;		/* one line: what is cut or changed */
 	char *loss;		/* what the guest loses, or NULL */
-	char *reason;		/* the finding (check id and message) it answers */
+	char *reason;		/* the finding (check id, message) answered */
 };
 
 /* Something the target refuses that the plan cannot change. */
@@ -375,7 +375,7 @@ struct mig_dg_blocker {
 	uint32_t instance;
 	char *path;
 	char *message;
-	char *qemu;		/* what the target QEMU prints, lines joined, or NULL */
+	char *qemu;		/* what the target prints (lines), or NULL */
 	char *remedy;		/* what would help */
 };
 
@@ -389,7 +389,7 @@ struct mig_dg_risk {
 
 struct mig_downgrade {
 	char *target;		/* "qemu-5.2" */
-	char *machine;		/* the target machine type, NULL when unknown */
+	char *machine;		/* the target machine type, or NULL */
 	struct mig_rewrite *rw;	/* the plan (owned) */
 	struct mig_dg_item *items;
 	size_t nitems;
@@ -400,7 +400,7 @@ struct mig_downgrade {
 	bool changed;		/* the output differs from the input */
 	unsigned rounds;	/* validate rounds run */
 	uint64_t in_size;	/* bytes of the input stream */
-	uint64_t out_size;	/* bytes of the output (MIG_NO_OFFSET: unknown) */
+	uint64_t out_size;	/* output bytes (MIG_NO_OFFSET: unknown) */
 };
 
 /*

@@ -46,11 +46,11 @@ struct dgcli {
 	const char *drop[DROP_MAX];
 	bool json;
 	bool dry_run;
-	bool cut_short;		/* a pipe stopped after output went out */
+	bool cut_short;		/* a pipe stopped after output left */
 	uint64_t max_hold;
 	FILE *report;		/* where the report goes */
-	struct mig_downgrade *plan;	/* the plan made (pipe: in the tail) */
-	struct mig_parse_opts parse;	/* caps and schemas, for every parse */
+	struct mig_downgrade *plan;	/* the plan (pipe: from the tail) */
+	struct mig_parse_opts parse;	/* caps and schemas, every parse */
 	char msg[MIG_PATH_MAX + MIG_MSG_MAX + 256];
 };
 
@@ -256,7 +256,8 @@ static int verify(struct dgcli *c, const char *path, const char *shown_as)
 	if (!ret)
 		ret = mig_stream_read(r, &popts, &s, &err);
 	if (!ret)
-		ret = mig_downgrade_verify(s, r, &c->o, &loads, why, sizeof(why),
+		ret = mig_downgrade_verify(s, r, &c->o, &loads, why,
+					   sizeof(why),
 					   &err);
 	mig_stream_free(s);
 	mig_reader_free(r);
@@ -313,7 +314,8 @@ static void *spec_copy(void *arg)
 		}
 		/* Write-back as the copy goes: the final sync has little
 		 * left to wait for. */
-		sync_file_range(sp->out_fd, (off_t)((uint64_t)at - sp->start - (uint64_t)k),
+		sync_file_range(sp->out_fd,
+				(off_t)((uint64_t)at - sp->start - (uint64_t)k),
 				k, SYNC_FILE_RANGE_WRITE);
 	}
 	sp->copied = (uint64_t)at - sp->start;

@@ -30,7 +30,7 @@
 /* A finding acted on: the same one again is a blocker. */
 struct done {
 	char check[40];
-	uint64_t off;		/* input offset, MIG_NO_OFFSET for global */
+	uint64_t off;		/* input offset, MIG_NO_OFFSET: global */
 };
 
 /* A section whose version the plan lowered. */
@@ -122,7 +122,8 @@ static const struct mig_node *node_at(const struct mig_node *n, uint64_t off,
 {
 	const struct mig_node *best = NULL;
 
-	if (!n || off < n->offset || off - n->offset >= n->size + (n->size == 0))
+	if (!n || off < n->offset ||
+	    off - n->offset >= n->size + (n->size == 0))
 		return NULL;
 	if (n->kind == kind && n->offset == off)
 		best = n;
@@ -385,7 +386,8 @@ static void field_list(const struct mig_node *n, char *buf, size_t len)
 	for (const struct mig_node *ch = n->child; ch; ch = ch->next)
 		if (ch->kind == MIG_NODE_FIELD)
 			total++;
-	for (const struct mig_node *ch = n->child; ch && k < len; ch = ch->next) {
+	for (const struct mig_node *ch = n->child; ch && k < len;
+	     ch = ch->next) {
 		if (ch->kind != MIG_NODE_FIELD || !ch->name)
 			continue;
 		if (shown_n == 4) {
@@ -419,6 +421,99 @@ static const char *finding_reason(const struct mig_finding *f)
 	return f->message ? f->message : f->check->reason;
 }
 
+/*
+ * Is there a subsection header at @p of the @n bytes at @b: 0x05, a
+ * printable name of 1 to 255 bytes with a '/' in it, a version below 256
+ * (QEMU keeps it in 8 bits)?  What validate's reading of opaque virtio
+ * state goes by too.
+ */
+static bool sub_header_at(const uint8_t *b, size_t n, size_t p,
+			  char name[256])
+{
+	size_t len;
+	bool slash = false;
+
+	if (n - p < 7 || b[p] != MIG_REC_SUBSECTION)
+		return false;
+	len = b[p + 1];
+	if (!len || n - p - 2 < len + 4)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (b[p + 2 + i] < 0x20 || b[p + 2 + i] > 0x7e)
+			return false;
+		slash |= b[p + 2 + i] == '/';
+	}
+	if (!slash || b[p + 2 + len] || b[p + 3 + len] || b[p + 4 + len])
+		return false;
+	if (name) {
+		memcpy(name, b + p + 2, len);
+		name[len] = '\0';
+	}
+	return true;
+}
+
+/*
+ * The subsection at @off inside opaque leaf @leaf (the state a device
+ * saves with its own code): from its header up to the next subsection
+ * header, or to the end of the field.  0 when no header is at @off.  A
+ * wrong guess cannot slip through: the next round validates the result.
+ */
+static uint64_t opaque_sub_size(const struct mig_node *leaf, uint64_t off,
+				char name[256])
+{
+	size_t at, p;
+
+	if (!leaf->bytes || off < leaf->offset ||
+	    off - leaf->offset >= leaf->nbytes)
+		return 0;
+	at = (size_t)(off - leaf->offset);
+	if (!sub_header_at(leaf->bytes, leaf->nbytes, at, name))
+		return 0;
+	for (p = at + 7 + strlen(name); p < leaf->nbytes; p++)
+		if (sub_header_at(leaf->bytes, leaf->nbytes, p, NULL))
+			break;
+	return p - at;
+}
+
+/* An unknown subsection inside an opaque field. */
+static int cut_opaque(struct dg *c, const struct mig_finding *f,
+		      const struct mig_record *rec,
+		      const struct mig_node *leaf, uint64_t off, uint64_t size,
+		      const char *name)
+{
+	char path[MIG_PATH_MAX + 260];
+	int ret;
+
+	ret = mig_rewrite_cut_range(c->d->rw, rec, leaf, off, size, c->err);
+	if (ret == -MIG_EUNSUP) {
+		char *why = fmt("the vmdesc cannot describe the stream without it: %s",
+				c->err->msg);
+
+		mig_error_clear(c->err);
+		return add_blocker(c, f->check->id, rec, off, f->path, why,
+				   NULL,
+				   fmt("Drop the vmdesc with --no-vmdesc (QEMU does not need it to load)."));
+	}
+	if (ret)
+		return ret;
+	ret = add_item(c, MIG_DG_SUBSECTION, true, rec, leaf, off, size,
+		       fmt("subsection '%s' (%" PRIu64 " bytes) inside the opaque field '%s' of section '%s'",
+			   name, size, leaf->name ? leaf->name : "?",
+			   rec->name),
+		       curated(name) ? fmt("%s", curated(name))
+				     : fmt("the state subsection '%s' carries; QEMU %s keeps what its own device model has for it (its defaults after reset)",
+					   name, c->qemu),
+		       fmt("%s: %s", f->check->id, finding_reason(f)));
+	if (ret)
+		return ret;
+	/* The path names the subsection, inside the field. */
+	snprintf(path, sizeof(path), "%s{%s}",
+		 c->d->items[c->d->nitems - 1].path, name);
+	free(c->d->items[c->d->nitems - 1].path);
+	c->d->items[c->d->nitems - 1].path = strdup(path);
+	return c->d->items[c->d->nitems - 1].path ? 0 : nomem(c);
+}
+
 static int cut_subsection(struct dg *c, const struct mig_finding *f,
 			  uint64_t off)
 {
@@ -431,9 +526,13 @@ static int cut_subsection(struct dg *c, const struct mig_finding *f,
 	if (!n) {
 		const struct mig_node *leaf = rec ? leaf_at(rec->tree, off)
 						  : NULL;
+		char name[256];
+		uint64_t size = leaf ? opaque_sub_size(leaf, off, name) : 0;
 
+		if (size)
+			return cut_opaque(c, f, rec, leaf, off, size, name);
 		return block(c, f, rec, off, NULL,
-			     leaf ? "The subsection lies inside an opaque field whose layout the stream's description does not show, so its extent is not known; drop the whole section with --drop-section if its state can go."
+			     leaf ? "The subsection lies inside an opaque field, and no subsection header starts there, so its extent is not known; drop the whole section with --drop-section if its state can go."
 				  : "The subsection is not in the decoded state of the section (no vmdesc, or a layout not decoded); drop the whole section with --drop-section if its state can go.");
 	}
 	ret = mig_rewrite_cut(c->d->rw, rec, n, c->err);
@@ -497,7 +596,8 @@ static const struct mig_svmsd *section_vmsd(const struct mig_schema *sc,
 					    bool exact, uint32_t version)
 {
 	const struct mig_svmsd *v[SECTION_VMSDS_MAX];
-	size_t n = mig_schema_section_vmsds(sc, rec->name, v, SECTION_VMSDS_MAX);
+	size_t n = mig_schema_section_vmsds(sc, rec->name, v,
+					    SECTION_VMSDS_MAX);
 	const struct mig_svmsd *any = NULL;
 
 	if (n > SECTION_VMSDS_MAX)
@@ -519,7 +619,8 @@ static const struct mig_node *top_field(const struct mig_record *rec,
 {
 	for (const struct mig_node *n = rec->tree ? rec->tree->child : NULL; n;
 	     n = n->next)
-		if (n->kind == MIG_NODE_FIELD && n->name && !strcmp(n->name, name))
+		if (n->kind == MIG_NODE_FIELD && n->name &&
+		    !strcmp(n->name, name))
 			return n;
 	return NULL;
 }
@@ -588,7 +689,8 @@ static int lower_version(struct dg *c, const struct mig_finding *f,
 		if (ret)
 			return ret;
 		cur = curated(nm);
-		ret = add_item(c, MIG_DG_FIELD, true, rec, n, n->offset, n->size,
+		ret = add_item(c, MIG_DG_FIELD, true, rec, n, n->offset,
+			       n->size,
 			       fmt("field '%s' (%" PRIu64 " bytes) of section '%s', added in version %" PRIu32,
 				   nm, n->size, rec->name, sf->version),
 			       cur ? fmt("%s", cur)
@@ -759,7 +861,8 @@ static int round_report(struct dg *c, struct mig_report **rep,
 	popts.on_progress = NULL;
 	ret = mig_stream_read(pr, &popts, &ps, c->err);
 	if (ret) {
-		mig_error_push_path(c->err, "the rewritten stream does not read back");
+		mig_error_push_path(c->err,
+				    "the rewritten stream does not read back");
 		goto out;
 	}
 	init_vopts(c->o, &vo);
@@ -831,7 +934,8 @@ static int drop_sections(struct dg *c)
 						 x->type == MIG_REC_FULL) &&
 				    x->section_id == rec->section_id)
 					break;
-				if (!section || x->section_id != rec->section_id ||
+				if (!section ||
+				    x->section_id != rec->section_id ||
 				    mig_rewrite_dropped(c->d->rw, x))
 					continue;
 				ret = mig_rewrite_drop(c->d->rw, x, c->err);
@@ -1089,11 +1193,13 @@ int mig_downgrade_head(const struct mig_downgrade_opts *o,
 	for (size_t i = 0; i < h->ncaps; i++) {
 		bool known = false;
 
-		for (size_t k = 0; k < sizeof(cap_since) / sizeof(cap_since[0]); k++)
+		for (size_t k = 0;
+		     k < sizeof(cap_since) / sizeof(cap_since[0]); k++)
 			if (!strcmp(cap_since[k].name, h->caps[i]))
 				known = !t->qemu ||
 					mig_version_cmp(t->qemu,
-							cap_since[k].since) >= 0;
+							cap_since[k].since) >=
+						0;
 		if (!known)
 			return mig_error_set(err, MIG_EINVAL, MIG_NO_OFFSET,
 					     "%s has no migration capability '%s' (the configuration record lists it); a rewrite cannot take it out of the RAM layout",
@@ -1200,12 +1306,14 @@ json_t *mig_downgrade_json(const struct mig_downgrade *d, const char *in,
 		json_t *j = json_object();
 
 		ok &= j && set_str(j, "kind", kind_names[it->kind]);
-		ok &= j && !json_object_set_new(j, "offset", u64_json(it->offset));
+		ok &= j && !json_object_set_new(j, "offset",
+						u64_json(it->offset));
 		if (it->loses_state) {
-			ok &= j && !json_object_set_new(j, "size", u64_json(it->size));
+			ok &= j && !json_object_set_new(j, "size",
+							u64_json(it->size));
 			ok &= j && set_str(j, "section", it->section);
 			ok &= j && !json_object_set_new(j, "instance",
-							json_integer(it->instance));
+						json_integer(it->instance));
 			ok &= j && set_str(j, "path", it->path);
 		}
 		ok &= j && set_str(j, "what", it->what);
@@ -1223,7 +1331,8 @@ json_t *mig_downgrade_json(const struct mig_downgrade *d, const char *in,
 		json_t *j = json_object();
 
 		ok &= j && set_str(j, "check", b->check);
-		ok &= j && !json_object_set_new(j, "offset", u64_json(b->offset));
+		ok &= j && !json_object_set_new(j, "offset",
+						u64_json(b->offset));
 		ok &= j && set_str(j, "section", b->section);
 		ok &= j && set_str(j, "path", b->path);
 		ok &= j && set_str(j, "message", b->message);

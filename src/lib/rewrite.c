@@ -42,8 +42,8 @@
 /* The vmdesc as text: a tree of spans                                 */
 
 struct jnode {
-	char type;		/* 'o'bject 'a'rray 's'tring 'n'umber 'l'iteral */
-	bool removed;		/* as an array element or an object member */
+	char type;		/* 'o' 'a' 's'tring 'n'umber 'l'iteral */
+	bool removed;		/* as an array element or a member */
 	bool dirty;		/* something at or below it changed */
 	size_t start, end;	/* its text */
 	size_t key_start;	/* member of an object: its key's text */
@@ -122,7 +122,8 @@ static int jstring(struct jparse *p, char **dec)
 				case 'u':
 					/* Not in any name we look for. */
 					c = '?';
-					i += 4 < p->pos - i ? 4 : p->pos - i - 1;
+					i += 4 < p->pos - i ? 4
+							    : p->pos - i - 1;
 					break;
 				default:
 					break;
@@ -412,7 +413,8 @@ int mig_rewrite_new(const struct mig_stream *s, struct mig_reader *r,
 
 	*out = NULL;
 	if (!s || !s->complete)
-		return mig_error_set(err, MIG_EINVAL, s ? s->end : MIG_NO_OFFSET,
+		return mig_error_set(err, MIG_EINVAL,
+				     s ? s->end : MIG_NO_OFFSET,
 				     "only a stream read to its end can be rewritten");
 	rw = calloc(1, sizeof(*rw));
 	if (!rw)
@@ -809,7 +811,8 @@ static const char *node_label(const struct mig_node *n)
  * Every struct around @from (up to the section) is @delta bytes shorter:
  * their vmdesc "size" says so.
  */
-static int shrink_sizes(const struct mig_record *rec, const struct nmap *m, struct jnode *dev,
+static int shrink_sizes(const struct mig_record *rec, const struct nmap *m,
+			struct jnode *dev,
 			const struct mig_node *from, uint64_t delta,
 			struct mig_error *err)
 {
@@ -833,7 +836,9 @@ static int shrink_sizes(const struct mig_record *rec, const struct nmap *m, stru
 				return mig_error_set(err, MIG_EUNSUP, a->offset,
 						     "section '%s': a cut inside one element of '%s', an array the vmdesc describes once",
 						     rec->name,
-						     a->parent ? node_label(a->parent) : "?");
+						     a->parent
+							     ? node_label(a->parent)
+							     : "?");
 			/* A list element: the vmdesc sizes the first
 			 * element only, not the field. */
 			continue;
@@ -1393,7 +1398,7 @@ bool mig_rewrite_empty(const struct mig_rewrite *rw)
 
 struct seg {
 	uint64_t out;		/* offset in the output */
-	uint64_t in;		/* input offset (insertion point for added) */
+	uint64_t in;		/* input offset (added: where they went) */
 	uint64_t len;
 	bool added;
 };
@@ -1574,7 +1579,8 @@ static int fd_write(int fd, const uint8_t *p, size_t n, struct mig_error *err)
 		if (k <= 0)
 			return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
 					     "cannot write the output: %s",
-					     k < 0 ? strerror(errno) : "no progress");
+					     k < 0 ? strerror(errno)
+						   : "no progress");
 		p += k;
 		n -= (size_t)k;
 	}
@@ -1686,7 +1692,8 @@ int mig_rewrite_write_fd(struct mig_rewrite *rw, struct mig_reader *r,
 		pos = e[i].off + e[i].len;
 	}
 	if (!ret)
-		ret = fd_copy(r, in_fd, out_fd, pos, rw->end - pos, &kernel, err);
+		ret = fd_copy(r, in_fd, out_fd, pos, rw->end - pos, &kernel,
+			      err);
 	out += rw->end - pos;
 	free_edits(e, n);
 	if (!ret)
@@ -1849,7 +1856,8 @@ static int pipe_config(struct pipe *p, uint8_t **rec, size_t *rec_len)
 			    (uint32_t)be[2] << 8 | be[3];
 			if (n < 10 || n > 16) {
 				ret = mig_error_set(p->err, MIG_ECONFIG,
-						    sub_at, "target page bits %" PRIu32 " out of range 10..16",
+						    sub_at,
+						    "target page bits %" PRIu32 " out of range 10..16",
 						    n);
 				break;
 			}
@@ -1872,7 +1880,9 @@ static int pipe_config(struct pipe *p, uint8_t **rec, size_t *rec_len)
 				ret = mig_rd_str8(p->in, name, p->err);
 				if (ret)
 					break;
-				sb_put(&b, (const char *)&(uint8_t){ (uint8_t)strlen(name) }, 1);
+				char len8 = (char)strlen(name);
+
+				sb_put(&b, &len8, 1);
 				sb_put(&b, name, strlen(name));
 				if (!strcmp(name, "x-ignore-shared"))
 					p->st.ignore_shared = true;
@@ -1930,7 +1940,8 @@ static int pipe_footer(struct pipe *p, uint32_t id, bool keep_it)
 				return ret;
 			if (((uint32_t)q[1] << 24 | (uint32_t)q[2] << 16 |
 			     (uint32_t)q[3] << 8 | q[4]) != id)
-				return mig_error_set(p->err, MIG_EFOOTER, at + 1,
+				return mig_error_set(p->err, MIG_EFOOTER,
+						     at + 1,
 						     "mismatched section id in footer: expected 0x%" PRIx32,
 						     id);
 			has = true;
@@ -2175,10 +2186,13 @@ static int pipe_agree(struct pipe *p, const struct mig_stream *s,
 		    dropped != (rec->cmd < 32 &&
 				(p->pol.drop_cmds >> rec->cmd & 1)))
 			return mig_error_set(p->err, MIG_EUNSUP,
-					     mig_offmap_input(&p->map, rec->offset),
+					     mig_offmap_input(&p->map,
+							      rec->offset),
 					     "the plan %s command '%s', which already went out %s",
 					     dropped ? "drops" : "keeps",
-					     mig_cmd_name(rec->cmd) ? mig_cmd_name(rec->cmd) : "?",
+					     mig_cmd_name(rec->cmd)
+						     ? mig_cmd_name(rec->cmd)
+						     : "?",
 					     dropped ? "as it was" : "dropped");
 	}
 	for (size_t i = 0; i < rw->nedits; i++) {
@@ -2218,7 +2232,8 @@ static int pipe_hold(struct pipe *p)
 
 	ret = mig_rd_rest(p->in, cap, &q, &len, p->err);
 	if (ret == -MIG_ELIMIT)
-		mig_error_push_path(p->err, "device state held until the vmdesc arrives");
+		mig_error_push_path(p->err,
+				    "device state held until the vmdesc arrives");
 	if (ret)
 		return ret;
 	ret = keep(p, q, len, at);
@@ -2345,7 +2360,8 @@ int mig_rewrite_pipe(struct mig_reader *in, struct mig_writer *w,
 		uint8_t h[5];
 
 		if (mig_rd_at_end(in)) {
-			ret = mig_error_set(p.err, MIG_ETRUNC, mig_rd_offset(in),
+			ret = mig_error_set(p.err, MIG_ETRUNC,
+					    mig_rd_offset(in),
 					    "truncated: the stream ends before its EOF record");
 			break;
 		}

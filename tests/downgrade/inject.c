@@ -3,11 +3,15 @@
  * inject IN OUT SPEC... - put into a real stream what a newer QEMU would
  * send and the QEMU that wrote it does not know, for the downgrade tests:
  *
- *   sub:SECTION:NAME            a subsection after SECTION's own ones
- *   nested:SECTION:PARENT:NAME  a subsection inside subsection PARENT
- *   struct:SECTION:FIELD:NAME   a subsection at the end of struct FIELD
- *   cmd:ID                      a command without arguments, before the
+ *   sub,SECTION,NAME            a subsection after SECTION's own ones
+ *   nested,SECTION,PARENT,NAME  a subsection inside subsection PARENT
+ *   struct,SECTION,FIELD,NAME   a subsection at the end of struct FIELD
+ *   opaque,SECTION,FIELD,NAME   a subsection at the end of the opaque
+ *                               FIELD (the "virtio" state of a device)
+ *   cmd,ID                      a command without arguments, before the
  *                               first device section
+ *
+ * (Commas: section names hold colons, "0000:00:02.0/virtio-net".)
  *
  * Every subsection is version 1 with one field, "x", a uint32 0x5a5a5a5a.
  * The vmdesc gets an entry for each (and the struct its new size), so the
@@ -158,7 +162,7 @@ int main(int argc, char **argv)
 		char *spec = strdup(argv[i]), *f[5] = { 0 };
 		int n = 0;
 
-		for (char *t = strtok(spec, ":"); t && n < 5; t = strtok(NULL, ":"))
+		for (char *t = strtok(spec, ","); t && n < 5; t = strtok(NULL, ","))
 			f[n++] = t;
 		if (n == 2 && !strcmp(f[0], "cmd")) {
 			const struct mig_record *first = NULL;
@@ -206,6 +210,23 @@ int main(int argc, char **argv)
 							  rec->instance),
 					"fields", "name", f[2]);
 			append_sub(json_object_get(fd, "struct"), f[3]);
+			json_object_set_new(fd, "size",
+					    json_integer(json_integer_value(
+						    json_object_get(fd, "size")) +
+							 (json_int_t)k));
+		} else if (n == 4 && !strcmp(f[0], "opaque")) {
+			const struct mig_record *rec = find_section(s, f[1]);
+			const struct mig_node *fld = rec ? child(rec->tree,
+						MIG_NODE_FIELD, f[2]) : NULL;
+			json_t *fd;
+			size_t k;
+
+			if (!fld || fld->child)
+				goto out_missing;
+			k = put_sub(add(fld->offset + fld->size), f[3]);
+			fd = desc_entry(mig_vmdesc_device(vd, rec->name,
+							  rec->instance),
+					"fields", "name", f[2]);
 			json_object_set_new(fd, "size",
 					    json_integer(json_integer_value(
 						    json_object_get(fd, "size")) +

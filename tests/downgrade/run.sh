@@ -7,7 +7,8 @@
 #  2. Every stream is unchanged for the QEMU version that wrote it.
 #  3. Injection: a 7.2 stream given what 7.2 does not know (a subsection
 #     at the top of a section, one inside another subsection, one inside
-#     a struct, a SWITCHOVER_START command) and the vmdesc to match.  The
+#     a struct, a SWITCHOVER_START command; and one inside virtio-net's
+#     opaque virtio state) and the vmdesc to match.  The
 #     real QEMU 7.2 refuses it; downgrade gives back the original stream
 #     byte for byte (file and pipe), which QEMU 7.2 loads with the same
 #     registers as the original.
@@ -128,7 +129,7 @@ done
 # --- 3. injection, and the real QEMU 7.2 -----------------------------------
 SRC=$T/qemu-7.2/v7.2_pc-q35-7.2_plain.mig
 ARGS="-machine pc-q35-7.2 -accel tcg -m 32 -nodefaults -no-user-config -display none"
-SPECS="sub:ps2kbd:ps2kbd/migstream-test nested:fw_cfg:fw_cfg/dma:fw_cfg/dma/migstream-test struct:pckbd:kbd:pckbd/migstream-test cmd:11"
+SPECS="sub,ps2kbd,ps2kbd/migstream-test nested,fw_cfg,fw_cfg/dma,fw_cfg/dma/migstream-test struct,pckbd,kbd,pckbd/migstream-test cmd,11"
 INJECTED=$tmp/injected.mig
 # shellcheck disable=SC2086
 check "inject" "$INJ" "$SRC" "$INJECTED" $SPECS
@@ -160,6 +161,20 @@ check "pipe: exit 0" [ $? -eq 0 ]
 check "pipe: the same bytes as the file" cmp -s "$OUT" "$tmp/piped.mig"
 check "pipe: the report goes to stderr" grep -q -F 'ps2kbd{ps2kbd/migstream-test}' "$tmp/piped.txt"
 check "input untouched" sh -c "! cmp -s '$INJECTED' '$OUT'"
+
+# Inside opaque state: a virtio subsection 7.2 does not know, at the end
+# of virtio-net's "virtio" field (validate finds it by its header there).
+VSRC=$T/qemu-7.2/v7.2_pc-q35-5.2_mix.mig
+VARGS="-machine pc-q35-5.2 -accel tcg -m 32 -nodefaults -no-user-config -display none -device e1000,romfile=,mac=52:54:00:12:34:01 -device virtio-net-pci,romfile=,mac=52:54:00:12:34:02 -drive if=none,id=disk0,file=$tmp/disk0.raw,format=raw -device virtio-blk-pci,drive=disk0 -device usb-ehci,id=ehci -device usb-tablet,bus=ehci.0 -device ich9-ahci,id=ahci1 -chardev null,id=ser1 -device isa-serial,chardev=ser1,index=1"
+cp testdata/files/disk0.raw "$tmp/disk0.raw"
+VINJ=$tmp/virtio-injected.mig
+check "inject into virtio state" "$INJ" "$VSRC" "$VINJ" \
+	opaque,0000:00:02.0/virtio-net,virtio,virtio/migstream-test
+"$M" downgrade --quiet --target qemu-7.2 "$VINJ" -o "$tmp/virtio-out.mig" \
+	>"$tmp/virtio.txt" 2>&1
+check "virtio: the subsection in the opaque field is cut" \
+	grep -q -F 'subsection 0000:00:02.0/virtio-net.virtio{virtio/migstream-test} at 0x8888f, 31 bytes' "$tmp/virtio.txt"
+check "virtio: the original back, byte for byte" cmp -s "$VSRC" "$tmp/virtio-out.mig"
 
 # --- 4. safety -------------------------------------------------------------
 "$M" downgrade --quiet --target qemu-7.2 "$INJECTED" -o "$INJECTED" >/dev/null 2>&1
@@ -212,6 +227,15 @@ sh ../tests/qemu/qmp_load.sh "$OUT" "$tmp/regs2.txt" $ARGS >"$tmp/load2.txt" 2>&
 rc=$?
 check "QEMU 7.2 loads the downgraded stream (rc $rc)" [ $rc -eq 0 ]
 check "with the original's registers" cmp -s "$tmp/regs1.txt" "$tmp/regs2.txt"
+# shellcheck disable=SC2086
+sh ../tests/qemu/qmp_load.sh "$VINJ" "$tmp/regs3.txt" $VARGS >"$tmp/load3.txt" 2>&1
+rc=$?
+check "QEMU 7.2 refuses the virtio injection (rc $rc)" [ $rc -eq 1 ]
+check "QEMU 7.2 says why: virtio" grep -q 'Failed to load virtio-net:virtio' "$tmp/load3.txt"
+# shellcheck disable=SC2086
+sh ../tests/qemu/qmp_load.sh "$tmp/virtio-out.mig" "$tmp/regs4.txt" $VARGS >"$tmp/load4.txt" 2>&1
+rc=$?
+check "QEMU 7.2 loads it after downgrade (rc $rc)" [ $rc -eq 0 ]
 cd "$top" || exit 2
 
 # Live: source and destination QEMU 7.2 on loopback.  The exec: command

@@ -1043,6 +1043,8 @@ int main(int argc, char **argv)
 	bin = argv[optind];
 	work = argv[optind + 1];
 	signal(SIGPIPE, SIG_IGN);
+	/* Failures show as they happen, also in a log file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* Which commands exist: `migstream help` lists them. */
 	snprintf(mpath, sizeof(mpath), "%s help", bin);
