@@ -140,10 +140,13 @@ static void print_text(FILE *f, const json_t *doc)
 		fprintf(f, "%s (dry run: nothing written)\n",
 			!strcmp(verdict, "unchanged") ? "loads as it is"
 						      : "would be rewritten");
+	else if (!strcmp(verdict, "unchanged") && out && strcmp(out, "-"))
+		fprintf(f, "loads as it is; %s is a copy\n", out);
 	else if (!strcmp(verdict, "unchanged"))
-		fprintf(f, "loads as it is; %s is a copy\n", out ? out : "-");
+		fprintf(f, "loads as it is; copied to standard output\n");
 	else
-		fprintf(f, "rewritten to %s\n", out ? out : "-");
+		fprintf(f, "rewritten to %s\n",
+			out && strcmp(out, "-") ? out : "standard output");
 	refused = !strcmp(verdict, "refused");
 	if (json_array_size(dropped))
 		fprintf(f, "\n%s (%zu):\n",
