@@ -140,6 +140,40 @@ static size_t put_utf8(char *d, unsigned cp)
 	return 4;
 }
 
+/*
+ * Length of the UTF-8 sequence at @p (at most @n bytes), 0 when it is
+ * not well formed: overlong forms, surrogates and code points above
+ * U+10FFFF are refused, as jansson refuses them, so that every string
+ * we accept can be handed to jansson again.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned cp, min;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2, cp = p[0] & 0x1f, min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3, cp = p[0] & 0x0f, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4, cp = p[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+		return 0;
+	return len;
+}
+
 /* Reads a string at j->p (the opening quote) into a new buffer. */
 static int read_string(struct jp *j, char **out, size_t *outlen)
 {
@@ -172,6 +206,19 @@ static int read_string(struct jp *j, char **out, size_t *outlen)
 		if (c < 0x20) {
 			free(buf);
 			return fail(j, "control character in a string%s", NULL);
+		}
+		if (c >= 0x80) {
+			size_t len = utf8_seq((const unsigned char *)j->p,
+					      (size_t)(j->end - j->p));
+
+			if (!len) {
+				free(buf);
+				return fail(j, "string is not UTF-8%s", NULL);
+			}
+			memcpy(d, j->p, len);
+			d += len;
+			j->p += len;
+			continue;
 		}
 		if (c != '\\') {
 			*d++ = (char)c;

@@ -327,6 +327,13 @@ static void test_errors(void **state)
 	bad("{\"and\": [true,\n   tru]}", 2, 4, "bad JSON: bad literal");
 	bad("{\"a\": 1, \"a\": 2}", 1, 10, "bad JSON: duplicate key 'a'");
 	bad("{\"eq\": [1, 2]", 1, 14, "bad JSON: unterminated object");
+	/* Strings are UTF-8 (jansson, which writes them back, insists):
+	 * a stray byte, an overlong form, a surrogate, a cut sequence. */
+	bad("\"lear\xeet\"", 1, 6, "bad JSON: string is not UTF-8");
+	bad("\"\xc0\xaf\"", 1, 2, "bad JSON: string is not UTF-8");
+	bad("\"\xed\xa0\x80\"", 1, 2, "bad JSON: string is not UTF-8");
+	bad("\"ab\xe2\x82\"", 1, 4, "bad JSON: string is not UTF-8");
+	bad("\"\xf4\x90\x80\x80\"", 1, 2, "bad JSON: string is not UTF-8");
 }
 
 static void test_text_json(void **state)
@@ -335,15 +342,18 @@ static void test_text_json(void **state)
 		"{\"ge\": [{\"min\": [{\"var\": \"version\"}, {\"field\": \"mig_version_id\", \"default\": 0}]}, 5]}",
 		"{\"and\": [{\"prop\": \"pcie\"}, {\"not\": {\"cap\": \"x-ignore-shared\"}}]}",
 		"{\"in\": [{\"var\": \"machine\"}, [\"pc\", \"q35\"]]}",
+		/* Text beyond ASCII, raw and escaped, comes back unchanged. */
+		"{\"eq\": [{\"var\": \"machine\"}, \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7 \\u00e9\"]}",
 	};
 	static const char *const text[] = {
 		"min(version, field 'mig_version_id' (else 0)) >= 5",
 		"prop 'pcie' and not capability 'x-ignore-shared'",
 		"machine in [\"pc\", \"q35\"]",
+		"machine == \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7 \xc3\xa9\"",
 	};
 
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		struct mig_cond *c = compile(in[i]), *again = NULL;
 		char *t = mig_cond_text(c);
 		json_t *j = mig_cond_json(c);
