@@ -8,7 +8,8 @@
  * Each input is read once, on its own, by mig_diff_read(): the device
  * state trees are kept (they are small), guest RAM is not.  Every page
  * record is reduced to a 64-bit digest (XXH3-64) in a table per RAM block,
- * one entry per guest page (8 bytes per page; see MIG_DIFF_PAGES_MAX), and
+ * one entry per guest page sent (8 bytes per page, in groups of 512 made
+ * as pages come; see MIG_DIFF_PAGES_MAX), and
  * page records are replayed in stream order so the last write wins.  The
  * two sides are then compared by mig_diff_compare(), which needs no input.
  * Two pipes can therefore be compared by reading one after the other.
@@ -55,9 +56,11 @@
 #define MIG_DIFF_FORMAT_VERSION 1
 
 /*
- * Most guest pages digested for one stream, over all its RAM blocks: 2^28
- * pages, 1 TiB of guest RAM with 4 KiB pages, 2 GiB of digests.  A stream
- * with more fails with -MIG_ELIMIT (compare it with RAM off).
+ * Most guest pages covered for one stream, over the blocks it sends pages
+ * of (by their lengths in the block list): 2^28 pages, 1 TiB of guest RAM
+ * with 4 KiB pages, at most 2 GiB of digests when every page is sent.  It
+ * also bounds the page-by-page comparison.  A stream with more fails with
+ * -MIG_ELIMIT (compare it with RAM off).
  */
 #define MIG_DIFF_PAGES_MAX (1ull << 28)
 

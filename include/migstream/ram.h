@@ -64,7 +64,11 @@ enum mig_image_flags {
 	MIG_IMAGE_FILES = 1 << 1,	/* a sparse file per RAM block */
 };
 
-/* Most guest pages one image holds, all blocks together (1 TiB of 4 KiB). */
+/*
+ * Most guest pages one image covers, all blocks with pages together, by
+ * their lengths in the block list (1 TiB of 4 KiB pages).  Its tables
+ * are sparse: memory follows the pages the stream sends.
+ */
 #define MIG_IMAGE_PAGES_MAX (1ull << 28)
 
 struct mig_ram_image;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-page digests of guest RAM, one table per RAM block, filled in stream
- * order so that a later record for a page replaces an earlier one.  Tables
- * are allocated zeroed (PM_ZERO) when a block's first page arrives and
- * sized from the block list, so a page never sent reads as a zero page.
+ * order so that a later record for a page replaces an earlier one.  The
+ * tables are sparse (pagetab.h): a page never sent reads as PM_ZERO, a
+ * zero page, and memory follows the pages sent.  The cap on pages counts
+ * the lengths of the blocks that have pages, from the block list, so it
+ * also bounds the work of comparing them page by page.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ void pagemap_init(struct pagemap *pm, uint64_t max_pages)
 void pagemap_release(struct pagemap *pm)
 {
 	for (size_t i = 0; i < pm->nblocks; i++)
-		free(pm->blocks[i].dig);
+		pagetab_free(&pm->blocks[i].dig);
 	free(pm->blocks);
 	pm->blocks = NULL;
 	pm->nblocks = 0;
@@ -101,13 +103,12 @@ static struct pm_block *block_of(struct pagemap *pm,
 	return b;
 }
 
-/* Makes room for page @idx of @b, whose block is @length bytes long. */
+/* Takes block @b, @length bytes long, into account up to page @idx. */
 static int grow(struct pagemap *pm, struct pm_block *b, uint64_t length,
 		uint64_t idx, uint64_t at)
 {
 	uint64_t want = length / pm->page_size +
 			(length % pm->page_size ? 1 : 0);
-	uint64_t *dig;
 
 	if (want <= idx)
 		want = idx + 1;
@@ -119,17 +120,7 @@ static int grow(struct pagemap *pm, struct pm_block *b, uint64_t length,
 				     (unsigned long long)(pm->max_pages *
 							  pm->page_size >> 30),
 				     pm->page_size);
-	if (want > SIZE_MAX / sizeof(*dig))
-		return mig_error_set(&pm->err, MIG_ENOMEM, at,
-				     "out of memory");
-	dig = realloc(b->dig, (size_t)want * sizeof(*dig));
-	if (!dig)
-		return mig_error_set(&pm->err, MIG_ENOMEM, at,
-				     "out of memory for the page digests of RAM block '%s' (%" PRIu64 " pages)",
-				     b->name, want);
-	memset(dig + b->npages, 0, (size_t)(want - b->npages) * sizeof(*dig));
 	pm->pages += want - b->npages;
-	b->dig = dig;
 	b->npages = want;
 	b->length = length;
 	return 0;
@@ -139,7 +130,7 @@ int pagemap_on_page(void *ctx, const struct mig_page *pg)
 {
 	struct pagemap *pm = ctx;
 	struct pm_block *b;
-	uint64_t idx, d;
+	uint64_t idx, d, *slot;
 	int ret;
 
 	if (!pm->page_size) {
@@ -184,9 +175,14 @@ int pagemap_on_page(void *ctx, const struct mig_page *pg)
 		d = PM_UNKNOWN;
 		break;
 	}
+	slot = pagetab_slot(&b->dig, idx);
+	if (!slot)
+		return mig_error_set(&pm->err, MIG_ENOMEM, pg->offset,
+				     "out of memory for the page digests of RAM block '%s'",
+				     b->name);
 	if (d == PM_UNKNOWN)
 		b->unknown++;
 	b->records++;
-	b->dig[idx] = d;
+	*slot = d;
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "migstream/error.h"
 #include "migstream/stream.h"
+#include "pagetab.h"
 
 /*
  * Digest values with a meaning of their own.  A page whose content hashes
@@ -24,8 +25,8 @@
 struct pm_block {
 	char name[256];
 	uint64_t length;	/* bytes, from the block list */
-	uint64_t npages;	/* entries in dig */
-	uint64_t *dig;		/* one digest per page, NULL until a page came */
+	uint64_t npages;	/* pages of the block, once a page came */
+	struct pagetab dig;	/* one digest per page, made as pages come */
 	uint64_t records;	/* page records seen for this block */
 	uint64_t unknown;	/* records of an unknown kind */
 };
@@ -35,7 +36,7 @@ struct pagemap {
 	size_t nblocks;
 	uint64_t page_size;	/* of the pages seen, 0 before the first */
 	uint64_t zero_digest;	/* XXH3-64 of a zero page of page_size */
-	uint64_t pages;		/* digest entries allocated, all blocks */
+	uint64_t pages;		/* pages of the blocks with pages, all blocks */
 	uint64_t max_pages;	/* cap on pages */
 	const struct mig_ram_block *cache_rb;	/* block of the last page */
 	size_t cache_idx;
@@ -62,7 +63,7 @@ const struct pm_block *pagemap_find(const struct pagemap *pm,
 /* Digest of page @i of @b (a NULL @b, or a page never sent: PM_ZERO). */
 static inline uint64_t pagemap_digest(const struct pm_block *b, uint64_t i)
 {
-	return b && i < b->npages ? b->dig[i] : PM_ZERO;
+	return b && i < b->npages ? pagetab_get(&b->dig, i) : PM_ZERO;
 }
 
 #endif

@@ -7,7 +7,9 @@
  * all; and/or it writes the pages into one sparse file per block, through
  * a buffer that joins neighbouring pages into one write, keeping a bit per
  * page that says whether the file holds data there (then the files are
- * where content is found again, and a digest costs 8 bytes more).
+ * where content is found again, and a digest costs 8 bytes more).  The
+ * tables are sparse (pagetab.h): they take memory for the pages sent,
+ * not for the block lengths the stream announces.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include <zlib.h>
 
 #include "migstream/ram.h"
+#include "pagetab.h"
 
 /* Largest run of neighbouring pages written at once: 128 KiB, see
  * COPY_CHUNK in encode.c (bench/README.md). */
@@ -39,11 +42,12 @@ enum { SRC_ZERO, SRC_FILL, SRC_INPUT, SRC_ZLIB, SRC_SCRATCH };
 #define SRC_VAL(s) ((uint64_t)((s) & ((UINT64_C(1) << 60) - 1)))
 
 struct img_block {
-	uint64_t npages;	/* entries in the tables */
-	uint64_t *dig;		/* DIGESTS: XXH3-64 of the content */
-	uint64_t *src;		/* DIGESTS without FILES: SRC(...) */
-	/* FILES: a bit per page the file holds data for (not a hole) */
-	uint8_t *full;
+	uint64_t npages;	/* pages of the block, once a page came */
+	struct pagetab dig;	/* DIGESTS: XXH3-64 of the content */
+	struct pagetab src;	/* DIGESTS without FILES: SRC(...) */
+	/* FILES: a bit per page the file holds data for (not a hole), 64
+	 * pages to an entry */
+	struct pagetab full;
 	int fd;			/* FILES: -1 until the first write */
 	char *tmp;		/* FILES: temporary path */
 	char *file;		/* FILES: "ram/NAME", after finish */
@@ -61,7 +65,7 @@ struct mig_ram_image {
 	bool fill_known[256];
 	struct img_block *blocks;
 	size_t nblocks;
-	uint64_t pages;		/* table entries, all blocks */
+	uint64_t pages;		/* pages of the blocks with pages, all blocks */
 
 	/* FILES: a run of neighbouring pages not yet written */
 	uint8_t *wb;
@@ -129,9 +133,9 @@ int mig_ram_image_new(struct mig_ram_image **out, unsigned flags,
 
 static void free_block(struct img_block *b)
 {
-	free(b->dig);
-	free(b->src);
-	free(b->full);
+	pagetab_free(&b->dig);
+	pagetab_free(&b->src);
+	pagetab_free(&b->full);
 	if (b->fd >= 0)
 		close(b->fd);
 	if (b->tmp)
@@ -172,15 +176,24 @@ uint64_t mig_ram_image_pages(const struct mig_ram_image *img, size_t block)
 
 static bool full_get(const struct img_block *b, uint64_t i)
 {
-	return b->full[i / 8] >> (i % 8) & 1;
+	return pagetab_get(&b->full, i / 64) >> (i % 64) & 1;
 }
 
+/* Only for a page whose entries on_page() has made (see slots()). */
 static void full_set(struct img_block *b, uint64_t i, bool v)
 {
+	uint64_t *w = pagetab_slot(&b->full, i / 64);
+
 	if (v)
-		b->full[i / 8] |= (uint8_t)(1u << (i % 8));
+		*w |= UINT64_C(1) << (i % 64);
 	else
-		b->full[i / 8] &= (uint8_t)~(1u << (i % 8));
+		*w &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* Only for a page whose entries on_page() has made (see slots()). */
+static void put(struct pagetab *t, uint64_t i, uint64_t v)
+{
+	*pagetab_slot(t, i) = v;
 }
 
 bool mig_ram_image_digest(const struct mig_ram_image *img, size_t block,
@@ -191,13 +204,14 @@ bool mig_ram_image_digest(const struct mig_ram_image *img, size_t block,
 	if (block >= img->nblocks)
 		return false;
 	b = &img->blocks[block];
-	if (!b->dig || page >= b->npages)
+	if (!(img->flags & MIG_IMAGE_DIGESTS) || page >= b->npages)
 		return false;
 	/* With files, a page holds data exactly when it is not a hole. */
-	if (b->full ? !full_get(b, page)
-		    : SRC_TAG(b->src[page]) == SRC_ZERO)
+	if ((img->flags & MIG_IMAGE_FILES)
+		    ? !full_get(b, page)
+		    : SRC_TAG(pagetab_get(&b->src, page)) == SRC_ZERO)
 		return false;
-	*digest = b->dig[page];
+	*digest = pagetab_get(&b->dig, page);
 	return true;
 }
 
@@ -236,38 +250,26 @@ static int get_block(struct mig_ram_image *img, size_t bi, uint64_t npages,
 		return mig_error_set(err, MIG_ELIMIT, MIG_NO_OFFSET,
 				     "page image: more than %llu guest pages",
 				     (unsigned long long)MIG_IMAGE_PAGES_MAX);
-	if (img->flags & MIG_IMAGE_DIGESTS) {
-		uint64_t *d = realloc(b->dig, npages * sizeof(*d));
-
-		if (!d)
-			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
-					     "out of memory");
-		b->dig = d;
-		memset(d + b->npages, 0, (npages - b->npages) * sizeof(*d));
-	}
-	if ((img->flags & MIG_IMAGE_DIGESTS) &&
-	    !(img->flags & MIG_IMAGE_FILES)) {
-		uint64_t *s = realloc(b->src, npages * sizeof(*s));
-
-		if (!s)
-			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
-					     "out of memory");
-		b->src = s;
-		memset(s + b->npages, 0, (npages - b->npages) * sizeof(*s));
-	}
-	if (img->flags & MIG_IMAGE_FILES) {
-		size_t had = (size_t)((b->npages + 7) / 8);
-		size_t want = (size_t)((npages + 7) / 8);
-		uint8_t *f = realloc(b->full, want);
-
-		if (!f)
-			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
-					     "out of memory");
-		memset(f + had, 0, want - had);
-		b->full = f;
-	}
 	img->pages += npages - b->npages;
 	b->npages = npages;
+	return 0;
+}
+
+/*
+ * Makes the table entries of page @i of @b, so that nothing can fail
+ * for want of memory once the page's content starts to change.
+ */
+static int slots(const struct mig_ram_image *img, struct img_block *b,
+		 uint64_t i, struct mig_error *err, uint64_t at)
+{
+	bool digests = img->flags & MIG_IMAGE_DIGESTS;
+	bool files = img->flags & MIG_IMAGE_FILES;
+
+	if ((digests && !pagetab_slot(&b->dig, i)) ||
+	    (digests && !files && !pagetab_slot(&b->src, i)) ||
+	    (files && !pagetab_slot(&b->full, i / 64)))
+		return mig_error_set(err, MIG_ENOMEM, at,
+				     "out of memory for the page tables");
 	return 0;
 }
 
@@ -465,7 +467,7 @@ static int current(struct mig_ram_image *img, const struct mig_page *pg,
 		}
 		return 0;
 	}
-	s = b->src[i];
+	s = pagetab_get(&b->src, i);
 	mig_error_clear(&local);
 	switch (SRC_TAG(s)) {
 	case SRC_ZERO:
@@ -514,15 +516,15 @@ static int keep(struct mig_ram_image *img, struct img_block *b, uint64_t i,
 			return io_error(err, "cannot create", path);
 		unlink(path);
 	}
-	if (SRC_TAG(b->src[i]) == SRC_SCRATCH) {
-		off = SRC_VAL(b->src[i]);
+	if (SRC_TAG(pagetab_get(&b->src, i)) == SRC_SCRATCH) {
+		off = SRC_VAL(pagetab_get(&b->src, i));
 	} else {
 		off = img->scratch_end;
 		img->scratch_end += img->psize;
 	}
 	if (pwrite_all(img->scratch, img->page, (size_t)img->psize, off))
 		return io_error(err, "cannot write", "scratch file");
-	b->src[i] = SRC(SRC_SCRATCH, off);
+	put(&b->src, i, SRC(SRC_SCRATCH, off));
 	return 0;
 }
 
@@ -581,6 +583,8 @@ int mig_ram_image_on_page(void *ctx, const struct mig_page *pg)
 	if (npages <= i)
 		npages = i + 1;
 	ret = get_block(img, bi, npages, &b, pg->err);
+	if (!ret)
+		ret = slots(img, b, i, pg->err, pg->offset);
 	if (ret)
 		return ret;
 	if (img->flags & MIG_IMAGE_FILES) {
@@ -626,19 +630,21 @@ int mig_ram_image_on_page(void *ctx, const struct mig_page *pg)
 	}
 
 	if (img->flags & MIG_IMAGE_DIGESTS)
-		b->dig[i] = data ? XXH3_64bits(data, (size_t)img->psize)
-			  : fill ? fill_digest(img, fill) : 0;
+		put(&b->dig, i,
+		    data ? XXH3_64bits(data, (size_t)img->psize)
+			 : fill ? fill_digest(img, fill) : 0);
 	/* Where a later delta finds the content (with files: in them). */
-	if (b->src) {
+	if ((img->flags & MIG_IMAGE_DIGESTS) &&
+	    !(img->flags & MIG_IMAGE_FILES)) {
 		if (!data)
-			b->src[i] = fill ? SRC(SRC_FILL, fill)
-					 : SRC(SRC_ZERO, 0);
+			put(&b->src, i, fill ? SRC(SRC_FILL, fill)
+					     : SRC(SRC_ZERO, 0));
 		else if (pg->kind == MIG_PAGE_XBZRLE)
 			ret = keep(img, b, i, pg->err);
 		else if (pg->record == MIG_PREC_COMPRESS)
-			b->src[i] = SRC(SRC_ZLIB, pg->data_offset);
+			put(&b->src, i, SRC(SRC_ZLIB, pg->data_offset));
 		else
-			b->src[i] = SRC(SRC_INPUT, pg->data_offset);
+			put(&b->src, i, SRC(SRC_INPUT, pg->data_offset));
 		if (ret)
 			return ret;
 	}

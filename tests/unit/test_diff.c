@@ -134,6 +134,50 @@ static void test_pagemap_cap(void **state)
 	pagemap_release(&pm);
 }
 
+/*
+ * Memory follows the pages sent: one page at the end of a 1 TiB block
+ * (testdata/bad/found/ram-huge-block.mig) makes one group of digests,
+ * not a table for 2^28 pages; pages across the group edges read back.
+ */
+static void test_pagemap_sparse(void **state)
+{
+	static struct mig_ram_block huge = { .name = "pc.ram",
+					     .length = UINT64_C(1) << 40 };
+	static uint8_t a[PS];
+	uint64_t last = (UINT64_C(1) << 28) - 1;
+	struct mig_page pg = { .block = &huge, .kind = MIG_PAGE_DATA,
+			       .data = a, .size = PS };
+	struct pagemap pm;
+	const struct pm_block *b;
+
+	(void)state;
+	memset(a, 0x5c, sizeof(a));
+	pagemap_init(&pm, MIG_DIFF_PAGES_MAX);
+	pg.addr = last * PS;
+	assert_int_equal(pagemap_on_page(&pm, &pg), 0);
+	b = pagemap_find(&pm, "pc.ram");
+	assert_int_equal(b->npages, UINT64_C(1) << 28);
+	assert_int_equal(b->dig.groups_used, 1);
+	/* Pointers to groups up to the page: 8 bytes per 512 pages. */
+	assert_true(b->dig.ngroups <= 2 * ((last >> PAGETAB_SHIFT) + 1));
+	assert_true(pagemap_digest(b, last) != PM_ZERO);
+	assert_true(pagemap_digest(b, last - 1) == PM_ZERO);
+	assert_true(pagemap_digest(b, 0) == PM_ZERO);
+	/* Both sides of a group edge. */
+	pg.addr = (PAGETAB_GROUP - 1) * PS;
+	assert_int_equal(pagemap_on_page(&pm, &pg), 0);
+	pg.addr = PAGETAB_GROUP * PS;
+	assert_int_equal(pagemap_on_page(&pm, &pg), 0);
+	assert_int_equal(b->dig.groups_used, 3);
+	assert_true(pagemap_digest(b, PAGETAB_GROUP - 1) ==
+		    pagemap_digest(b, last));
+	assert_true(pagemap_digest(b, PAGETAB_GROUP) ==
+		    pagemap_digest(b, last));
+	assert_true(pagemap_digest(b, PAGETAB_GROUP - 2) == PM_ZERO);
+	assert_true(pagemap_digest(b, PAGETAB_GROUP + 1) == PM_ZERO);
+	pagemap_release(&pm);
+}
+
 static void test_pagemap_page_size(void **state)
 {
 	struct pagemap pm;
@@ -815,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_pagemap_fill_byte),
 		cmocka_unit_test(test_pagemap_unknown_kind),
 		cmocka_unit_test(test_pagemap_cap),
+		cmocka_unit_test(test_pagemap_sparse),
 		cmocka_unit_test(test_pagemap_page_size),
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_fields),
