@@ -18,10 +18,30 @@
 #include "migstream/reader.h"
 #include "migstream/state.h"
 
+/*
+ * Limits of decoding device sections, the same whether a vmdesc
+ * (vmdesc.c) or a schema (sdecode.c) describes them, and for the model of
+ * the target's loader in validate (check_load.c); man/migstream.1 LIMITS
+ * lists them.  Lengths and counts from the input are also checked against
+ * what is left of it; these caps bound what the input alone cannot.
+ */
 /* Largest vmdesc JSON accepted (bytes). */
 #define MIG_VMDESC_MAX (64u << 20)
 /* Deepest nesting of structs and subsections decoded. */
 #define MIG_DEPTH_MAX 64
+/*
+ * Nodes built for one section and for all the sections of a stream (a
+ * node takes about 200 bytes).  The largest real section seen (e1000e,
+ * QEMU 10.0) has about 33,000 nodes, the largest stream under 60,000.
+ */
+#define MIG_SECTION_NODES_MAX (1u << 18)
+#define MIG_STREAM_NODES_MAX (1u << 19)
+/* Bytes of one field, elements of one array. */
+#define MIG_FIELD_MAX (64u << 20)
+#define MIG_ARRAY_MAX (16u << 20)
+/* Elements of an array whose elements take no bytes: nothing in the input
+ * bounds their number, so they are capped far lower. */
+#define MIG_EMPTY_ELEMENTS_MAX 4096u
 
 /*
  * Looks for the trailer "00 06 be32:len json" ending exactly at the end of

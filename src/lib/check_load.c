@@ -29,17 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migstream/vmdesc.h"
 #include "check_int.h"
 
 /* Unknown conditions decided in one section, at most. */
 #define CHOICES_MAX 24
 /* Layouts tried for one section, at most. */
 #define TRIES_MAX 256
-/* Nesting of structs and subsections. */
-#define DEPTH_MAX 64
-/* Caps on what one field may claim. */
-#define ARRAY_MAX (16u << 20)
-#define LEAF_MAX (64u << 20)
+/* Caps on nesting and on what one field may claim: migstream/vmdesc.h. */
 /* Candidate descriptions for one section. */
 #define CANDIDATES_MAX 8
 
@@ -77,7 +74,7 @@ struct tl {
 	unsigned given, used;
 	bool overflow;
 	/* frames and values */
-	struct frame frames[DEPTH_MAX * 2 + 4];
+	struct frame frames[MIG_DEPTH_MAX * 2 + 4];
 	int nframes;
 	struct val *vals;
 	size_t nvals, capvals;
@@ -85,12 +82,12 @@ struct tl {
 	struct {
 		const char *vmsd;
 		const char *field;
-	} fstack[DEPTH_MAX * 2 + 4];
+	} fstack[MIG_DEPTH_MAX * 2 + 4];
 	int nfs;
 	/* the path */
 	char path[MIG_PATH_MAX];
 	size_t plen;
-	size_t pstack[DEPTH_MAX * 4];
+	size_t pstack[MIG_DEPTH_MAX * 4];
 	int npstack;
 	/* the source's leaves and how far the target is in step with them */
 	const struct sleaf *leaves;
@@ -788,7 +785,7 @@ static int load_elem(struct tl *d, const struct mig_sfield *f,
 	if (size < 0)
 		return opaque_from_source(d, f,
 					  "its size is not in the target's schema");
-	if ((uint64_t)size > LEAF_MAX)
+	if ((uint64_t)size > MIG_FIELD_MAX)
 		return tl_fail(d, TL_UNFRAMED, off,
 			       "field '%s' claims %" PRId64 " bytes", d->path,
 			       size);
@@ -817,7 +814,7 @@ static int load_field(struct tl *d, const struct mig_svmsd *v,
 			tl_field_pop(d);
 			return ret;
 		}
-		if (count > ARRAY_MAX)
+		if (count > MIG_ARRAY_MAX)
 			return tl_fail(d, TL_UNFRAMED, mig_rd_offset(d->in->r),
 				       "field '%s%s' claims %" PRId64 " elements",
 				       d->path, f->uname, count);
@@ -942,10 +939,10 @@ static int load_vmsd(struct tl *d, const struct mig_svmsd *v, int64_t version,
 	uint64_t off = mig_rd_offset(d->in->r);
 	int ret = 0;
 
-	if (depth > DEPTH_MAX ||
+	if (depth > MIG_DEPTH_MAX ||
 	    d->nframes >= (int)(sizeof(d->frames) / sizeof(d->frames[0])))
 		return tl_fail(d, TL_UNFRAMED, off,
-			       "nesting deeper than %d levels", DEPTH_MAX);
+			       "nesting deeper than %d levels", MIG_DEPTH_MAX);
 	if (version > (int64_t)v->version) {
 		snprintf(d->o.name, sizeof(d->o.name), "%s", v->name);
 		d->o.got = (uint32_t)version;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "migstream/schema.h"
+#include "migstream/vmdesc.h"
 #include "cond.h"
 #include "sselect.h"
 
@@ -28,12 +29,7 @@
 #define CHOICES_MAX 32
 /* Default number of layouts tried for one section. */
 #define TRIES_DEFAULT 256
-/* Caps, as in the vmdesc decoder. */
-#define NODES_MAX (4u << 20)
-#define LEAF_MAX (64u << 20)
-#define ARRAY_MAX (16u << 20)
-/* Deepest nesting of structs and subsections. */
-#define DEPTH_MAX 64
+/* The other caps are the vmdesc decoder's: see migstream/vmdesc.h. */
 /* Candidate descriptions for one section id string. */
 #define CANDIDATES_MAX 8
 
@@ -57,7 +53,7 @@ struct sdec {
 	unsigned given;		/* fixed by the driver */
 	unsigned used;		/* consumed by this attempt */
 	bool overflow;
-	struct frame frames[DEPTH_MAX * 2 + 4];
+	struct frame frames[MIG_DEPTH_MAX * 2 + 4];
 	int nframes;
 	size_t nodes;
 	bool nomem;
@@ -95,9 +91,9 @@ static struct mig_node *new_node(struct sdec *d, enum mig_node_kind kind,
 {
 	struct mig_node *n;
 
-	if (d->nodes >= NODES_MAX) {
+	if (d->nodes >= MIG_SECTION_NODES_MAX) {
 		fail(d, MIG_ELIMIT, mig_rd_offset(d->r),
-		     "more than %u nodes in one section", NODES_MAX);
+		     "more than %u nodes in one section", MIG_SECTION_NODES_MAX);
 		return NULL;
 	}
 	n = mig_node_new(kind, name, type);
@@ -352,10 +348,10 @@ static int read_raw(struct sdec *d, struct mig_node *node, uint64_t n)
 	const uint8_t *p;
 	int ret;
 
-	if (n > LEAF_MAX)
+	if (n > MIG_FIELD_MAX)
 		return fail(d, MIG_ELIMIT, mig_rd_offset(d->r),
 			    "field of %" PRIu64 " bytes exceeds the limit of %u",
-			    n, LEAF_MAX);
+			    n, MIG_FIELD_MAX);
 	ret = mig_rd_peek(d->r, (size_t)n, &p, &d->err);
 	if (ret)
 		return rd_fail(d, ret);
@@ -518,6 +514,21 @@ static int decode_elem(struct sdec *d, const struct mig_sfield *f,
 	return 0;
 }
 
+/*
+ * Elements that take no bytes are not bounded by the input: an array of
+ * @count of them is refused once element @el is seen to be empty.
+ */
+static int empty_elements(struct sdec *d, const struct mig_sfield *f,
+			  int64_t count, const struct mig_node *el)
+{
+	if (count <= (int64_t)MIG_EMPTY_ELEMENTS_MAX ||
+	    mig_rd_offset(d->r) != el->offset)
+		return 0;
+	return fail(d, MIG_ELIMIT, el->offset,
+		    "field '%s': array of %" PRId64 " elements that take no bytes (at most %u)",
+		    f->uname, count, MIG_EMPTY_ELEMENTS_MAX);
+}
+
 static int decode_field(struct sdec *d, const struct mig_sfield *f,
 			int64_t version, struct mig_node *parent, int depth)
 {
@@ -541,10 +552,10 @@ static int decode_field(struct sdec *d, const struct mig_sfield *f,
 			return fail(d, MIG_EUNSUP, mig_rd_offset(d->r),
 				    "field '%s': element count not known (%s)",
 				    f->uname, why);
-		if (count > ARRAY_MAX)
+		if (count > MIG_ARRAY_MAX)
 			return fail(d, MIG_ELIMIT, mig_rd_offset(d->r),
 				    "field '%s': %" PRId64 " elements exceed the limit of %u",
-				    f->uname, count, ARRAY_MAX);
+				    f->uname, count, MIG_ARRAY_MAX);
 	}
 	if (!(f->vmsd && (is_nested_type(type) || is_list_type(type))) &&
 	    !find_int_type(type) && !(type && !strcmp(type, "bool"))) {
@@ -590,6 +601,8 @@ static int decode_field(struct sdec *d, const struct mig_sfield *f,
 				el->index = i;
 				mig_node_append(node, el);
 				ret = decode_elem(d, f, type, size, el, depth);
+				if (!ret)
+					ret = empty_elements(d, f, count, el);
 			}
 		}
 		if (ret)
@@ -617,6 +630,9 @@ static int decode_field(struct sdec *d, const struct mig_sfield *f,
 		if (ret)
 			return ret;
 		node->size = mig_rd_offset(d->r) - node->offset;
+		ret = empty_elements(d, f, count, node);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -701,10 +717,10 @@ static int decode_vmsd(struct sdec *d, const struct mig_svmsd *v,
 {
 	int ret = 0;
 
-	if (depth > DEPTH_MAX ||
+	if (depth > MIG_DEPTH_MAX ||
 	    d->nframes >= (int)(sizeof(d->frames) / sizeof(d->frames[0])))
 		return fail(d, MIG_ELIMIT, mig_rd_offset(d->r),
-			    "nesting deeper than %d levels", DEPTH_MAX);
+			    "nesting deeper than %d levels", MIG_DEPTH_MAX);
 	d->frames[d->nframes++] = (struct frame){
 		.node = node,
 		.entered = entered,

@@ -20,8 +20,6 @@
 /* Caps on the configuration record. */
 #define MACHINE_NAME_MAX 255
 #define CAPS_MAX 64
-/* Nodes in all decoded sections of one stream (real ones: under 60,000). */
-#define NODES_STREAM_MAX (1u << 19)
 
 struct section {
 	uint32_t id;
@@ -617,11 +615,11 @@ static int count_nodes(struct pctx *c, const struct mig_record *rec)
 	if (!rec->tree)
 		return 0;
 	c->nodes += mig_node_count(rec->tree);
-	if (c->nodes > NODES_STREAM_MAX)
+	if (c->nodes > MIG_STREAM_NODES_MAX)
 		return mig_error_set(c->err, MIG_ELIMIT, rec->offset,
 				     "section '%s' (id %" PRIu32 "): the decoded sections hold more than %u nodes",
 				     rec->name, rec->section_id,
-				     NODES_STREAM_MAX);
+				     MIG_STREAM_NODES_MAX);
 	return 0;
 }
 

@@ -14,18 +14,6 @@
 
 #include "migstream/vmdesc.h"
 
-/*
- * Cap on nodes built for one section: hostile vmdescs cannot exhaust RAM
- * (a node takes about 200 bytes, and elements that take no bytes need no
- * input).  The largest real section seen (e1000e, QEMU 10.0) has about
- * 33,000; stream.c caps the whole stream too.
- */
-#define NODES_MAX (1u << 18)
-/* Elements that take no bytes are not limited by the input: cap them. */
-#define EMPTY_ELEMENTS_MAX 4096u
-/* Cap on one leaf's size and on an array's element count. */
-#define LEAF_MAX (64u << 20)
-#define ARRAY_MAX (16u << 20)
 
 /* One step of the path shown in messages. */
 struct step {
@@ -225,9 +213,9 @@ static struct mig_node *new_node(struct dctx *c, enum mig_node_kind kind,
 {
 	struct mig_node *n;
 
-	if (c->nodes >= NODES_MAX) {
+	if (c->nodes >= MIG_SECTION_NODES_MAX) {
 		fail(c, MIG_ELIMIT, mig_rd_offset(c->r),
-		     "more than %u nodes in one section", NODES_MAX);
+		     "more than %u nodes in one section", MIG_SECTION_NODES_MAX);
 		return NULL;
 	}
 	n = mig_node_new(kind, name, type);
@@ -275,10 +263,10 @@ static int read_raw(struct dctx *c, struct mig_node *node, uint64_t n)
 	const uint8_t *p;
 	int ret;
 
-	if (n > LEAF_MAX)
+	if (n > MIG_FIELD_MAX)
 		return fail(c, MIG_ELIMIT, mig_rd_offset(c->r),
 			    "field of %" PRIu64 " bytes exceeds the limit of %u",
-			    n, LEAF_MAX);
+			    n, MIG_FIELD_MAX);
 	ret = mig_rd_peek(c->r, (size_t)n, &p, c->err);
 	if (ret)
 		return rd_fail(c, ret);
@@ -457,10 +445,10 @@ static int decode_field(struct dctx *c, const json_t *f,
 	has_index = get_u64(c, f, "index", false, &index);
 	if (has_index < 0)
 		return has_index;
-	if (has_alen == 0 && alen > ARRAY_MAX)
+	if (has_alen == 0 && alen > MIG_ARRAY_MAX)
 		return fail(c, MIG_ELIMIT, mig_rd_offset(c->r),
 			    "vmdesc: array_len %" PRIu64 " exceeds the limit of %u",
-			    alen, ARRAY_MAX);
+			    alen, MIG_ARRAY_MAX);
 
 	node = new_node(c, MIG_NODE_FIELD, name, type);
 	if (!node)
@@ -501,10 +489,10 @@ static int decode_field(struct dctx *c, const json_t *f,
 				break;
 			ret = decode_elem(c, f, type, size, el, depth);
 			pop(c);
-			if (!ret && el->size == 0 && alen > EMPTY_ELEMENTS_MAX)
+			if (!ret && el->size == 0 && alen > MIG_EMPTY_ELEMENTS_MAX)
 				ret = fail(c, MIG_ELIMIT, el->offset,
 					   "vmdesc: array of %" PRIu64 " elements that take no bytes (at most %u)",
-					   alen, EMPTY_ELEMENTS_MAX);
+					   alen, MIG_EMPTY_ELEMENTS_MAX);
 		}
 	} else {
 		ret = decode_elem(c, f, type, size, node, depth);

@@ -319,6 +319,62 @@ static void test_decode_plain(void **state)
 	buf_free(&b);
 }
 
+/*
+ * An array whose elements take no bytes is not bounded by the input: its
+ * count is capped (MIG_EMPTY_ELEMENTS_MAX), as in the vmdesc decoder.
+ */
+static void test_decode_empty_elements(void **state)
+{
+	static const char *const sch_text = SCHEMA_HEAD
+		"{\"id\": \"dev\", \"version\": 1, \"sections\": [\"dev\"],"
+		" \"fields\": [{\"name\": \"n\", \"type\": \"uint32\"},"
+		"  {\"name\": \"e\", \"type\": \"struct\", \"vmsd\": \"nothing\","
+		"   \"count\": {\"field\": \"n\"}}]},"
+		"{\"id\": \"nothing\", \"version\": 1, \"fields\": []}]}";
+	const struct mig_schema *list[1];
+	struct mig_parse_opts opts = { 0 };
+	struct mig_schema *sch;
+	struct mig_error err;
+	struct mig_stream *s;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		uint32_t n = i ? MIG_EMPTY_ELEMENTS_MAX + 1 : MIG_EMPTY_ELEMENTS_MAX;
+		uint8_t p[4] = { n >> 24, n >> 16 & 0xff, n >> 8 & 0xff, n & 0xff };
+		struct buf b = stream_with(1, p, sizeof(p));
+		struct mig_reader *r = NULL;
+		int ret;
+
+		sch = load(sch_text);
+		list[0] = sch;
+		opts.schemas = list;
+		opts.nschemas = 1;
+		opts.schema_forced = true;
+		mig_error_clear(&err);
+		s = NULL;
+		assert_int_equal(mig_reader_from_mem(&r, b.p, b.len, "s.mig", &err), 0);
+		ret = mig_stream_read(r, &opts, &s, &err);
+		mig_reader_free(r);
+		if (!i) {
+			assert_int_equal(ret, 0);
+			assert_int_equal(child(dev_rec(s)->tree, 1)->array_len,
+					 MIG_EMPTY_ELEMENTS_MAX);
+		} else {
+			/* The section is framed but left undecoded, saying why. */
+			const struct mig_record *rec;
+
+			assert_int_equal(ret, 0);
+			rec = dev_rec(s);
+			assert_int_equal(rec->kind, MIG_SEC_UNDECODED);
+			if (!strstr(rec->undecoded, "array of 4097 elements that take no bytes (at most 4096)"))
+				fail_msg("%s", rec->undecoded);
+		}
+		mig_stream_free(s);
+		mig_schema_free(sch);
+		buf_free(&b);
+	}
+}
+
 /* An unknown condition: the layout that the footer confirms is kept. */
 static void test_decode_alternatives(void **state)
 {
@@ -897,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_decode_several),
 		cmocka_unit_test(test_decode_none),
 		cmocka_unit_test(test_decode_nested),
+		cmocka_unit_test(test_decode_empty_elements),
 		cmocka_unit_test(test_decode_subsection),
 		cmocka_unit_test(test_decode_index_last),
 		cmocka_unit_test(test_import_small),
