@@ -198,7 +198,8 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
 
 # The writing commands killed with SIGKILL at chosen points: input intact,
-# output absent, earlier or complete, nothing else left (tests/killsafe/).
+# output absent, earlier or complete, nothing else left (tests/killsafe/;
+# also in make check).
 killsafe: all
 	$(Q)sh tests/killsafe/run.sh $(O)
 

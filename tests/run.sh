@@ -55,7 +55,7 @@ run_suite()
 	fi
 }
 
-for s in tests/cli/run.sh tests/bad/run.sh tests/ram/run.sh tests/diff/run.sh tests/input/run.sh tests/man/run.sh tests/encode/run.sh tests/fuzz/run.sh tests/sweep/run.sh tests/validate/run.sh tests/downgrade/run.sh; do
+for s in tests/cli/run.sh tests/bad/run.sh tests/ram/run.sh tests/diff/run.sh tests/input/run.sh tests/man/run.sh tests/encode/run.sh tests/fuzz/run.sh tests/sweep/run.sh tests/validate/run.sh tests/downgrade/run.sh tests/killsafe/run.sh; do
 	[ -f "$s" ] && run_suite "$s" sh "$s" "$O"
 done
 

@@ -38,10 +38,11 @@
 
 /*
  * A writer: an output file written atomically.  The bytes go to a new
- * temporary file in the target's directory; mig_writer_commit() flushes
- * it, fsyncs it and renames it over the target (then fsyncs the
- * directory), so the target is either untouched or complete.
- * mig_writer_abort() removes the temporary file.  "-" writes to standard
+ * temporary file in the target's directory, unnamed (O_TMPFILE) where the
+ * file system allows, so that nothing is left even after SIGKILL;
+ * mig_writer_commit() flushes it, fsyncs it and gives it the target's
+ * name (then fsyncs the directory), so the target is either untouched or
+ * complete.  mig_writer_abort() removes the temporary file.  "-" writes to standard
  * output instead (not atomic: a failure leaves what was written).  A
  * memory writer collects the bytes in a growing buffer.
  *
@@ -60,9 +61,13 @@ uint64_t mig_writer_offset(const struct mig_writer *w);
 int mig_writer_flush(struct mig_writer *w, struct mig_error *err);
 /*
  * Path of the temporary file of a file writer (NULL for stdout and
- * memory): where the output can be read back before it is committed.
+ * memory): where the output can be read back before it is committed
+ * (/proc/self/fd/N for an unnamed file).
  */
 const char *mig_writer_temp_path(const struct mig_writer *w);
+/* Whether that path is a name in the target's directory, which a signal
+ * handler must remove (false for an unnamed file, stdout and memory). */
+bool mig_writer_temp_named(const struct mig_writer *w);
 /* The bytes of a memory writer (valid until the writer is freed). */
 const uint8_t *mig_writer_mem_data(const struct mig_writer *w, size_t *len);
 /* Makes the output final and frees @w (also when it fails). */

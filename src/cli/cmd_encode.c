@@ -27,7 +27,8 @@ static void guard_handler(int sig)
 
 void cli_guard_output(const struct mig_writer *w)
 {
-	const char *tmp = w ? mig_writer_temp_path(w) : NULL;
+	const char *tmp = w && mig_writer_temp_named(w)
+				  ? mig_writer_temp_path(w) : NULL;
 	static bool installed;
 
 	if (!tmp || strlen(tmp) >= sizeof(guard_path)) {

@@ -6,6 +6,16 @@
  * the directory.  Until then the target is untouched, and on any failure
  * the temporary file is removed, so no partial output is ever left under
  * the target's name.  Inputs are never opened for writing here.
+ *
+ * The temporary file has no name where the file system allows it
+ * (open(2) O_TMPFILE, Linux ext4, xfs, btrfs, tmpfs): then even SIGKILL,
+ * which no handler sees, leaves nothing behind; the kernel frees the
+ * file with its last descriptor.  It is read back through
+ * /proc/self/fd/N and given its name at commit: linkat(2) straight to the
+ * target when there is none, else to a ".NAME.XXXXXX" that rename(2)
+ * moves over the target at once.  Elsewhere (no O_TMPFILE, no /proc) the
+ * file is named ".NAME.XXXXXX" from the start, and the CLI removes it on
+ * the signals it can catch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +42,8 @@ struct mig_writer {
 	enum wkind kind;
 	int fd;
 	char *target;		/* W_FILE: final name */
-	char *tmp;		/* W_FILE: temporary file */
+	char *tmp;		/* W_FILE: temporary file, or its /proc path */
+	bool unnamed;		/* W_FILE: tmp is an O_TMPFILE file */
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
@@ -79,6 +90,71 @@ static char *temp_template(const char *target)
 	return t;
 }
 
+/* Replaces the last six characters of @t by random ones. */
+static void randomize(char *t, uint64_t *seed)
+{
+	static const char chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char *x = t + strlen(t) - 6;
+
+	for (int i = 0; i < 6; i++) {
+		/* xorshift64: enough to avoid collisions; O_EXCL or
+		 * linkat's EEXIST makes it safe. */
+		*seed ^= *seed << 13;
+		*seed ^= *seed >> 7;
+		*seed ^= *seed << 17;
+		x[i] = chars[*seed % (sizeof(chars) - 1)];
+	}
+}
+
+static uint64_t new_seed(const void *p)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+	       ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)p;
+}
+
+/*
+ * An unnamed file in the directory of @target (O_TMPFILE), opened for
+ * reading and writing, with its /proc path in *@proc; -1 where the file
+ * system or the kernel cannot, or /proc is not there to reach it.
+ */
+static int create_unnamed(const char *target, char **proc)
+{
+	const char *slash = strrchr(target, '/');
+	char dir[PATH_MAX], path[64];
+	int fd;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == target) {
+		strcpy(dir, "/");
+	} else {
+		if ((size_t)(slash - target) >= sizeof(dir))
+			return -1;
+		memcpy(dir, target, (size_t)(slash - target));
+		dir[slash - target] = '\0';
+	}
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+#else
+	fd = -1;
+#endif
+	if (fd < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	*proc = strdup(path);
+	if (!*proc || access(path, F_OK) < 0) {
+		free(*proc);
+		*proc = NULL;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Creates the file named by template @t, whose last six characters are
  * replaced.  Unlike mkstemp(3) the file gets mode 0666 less the umask, as
@@ -86,26 +162,12 @@ static char *temp_template(const char *target)
  */
 static int create_temp(char *t)
 {
-	static const char chars[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	char *x = t + strlen(t) - 6;
-	struct timespec ts;
-	uint64_t seed;
+	uint64_t seed = new_seed(t);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-	       ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)t;
 	for (int tries = 0; tries < 1000; tries++) {
 		int fd;
 
-		for (int i = 0; i < 6; i++) {
-			/* xorshift64: enough to avoid collisions; O_EXCL
-			 * makes it safe. */
-			seed ^= seed << 13;
-			seed ^= seed >> 7;
-			seed ^= seed << 17;
-			x[i] = chars[seed % (sizeof(chars) - 1)];
-		}
+		randomize(t, &seed);
 		fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
@@ -118,6 +180,7 @@ int mig_writer_open(struct mig_writer **out, const char *path,
 		    struct mig_error *err)
 {
 	struct mig_writer *w;
+	char *proc = NULL;
 
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
@@ -144,6 +207,14 @@ int mig_writer_open(struct mig_writer **out, const char *path,
 		free_writer(w);
 		return mig_error_set(err, MIG_EIO, MIG_NO_OFFSET,
 				     "cannot write '%s': not a file name", path);
+	}
+	w->fd = create_unnamed(path, &proc);
+	if (w->fd >= 0) {
+		free(w->tmp);
+		w->tmp = proc;
+		w->unnamed = true;
+		*out = w;
+		return 0;
 	}
 	w->fd = create_temp(w->tmp);
 	if (w->fd < 0) {
@@ -262,6 +333,52 @@ const char *mig_writer_temp_path(const struct mig_writer *w)
 	return w->kind == W_FILE ? w->tmp : NULL;
 }
 
+bool mig_writer_temp_named(const struct mig_writer *w)
+{
+	return w->kind == W_FILE && !w->unnamed;
+}
+
+/*
+ * Gives the unnamed file of @w the target's name: at once when the target
+ * does not exist, else through a temporary name moved over it.
+ */
+static int link_unnamed(struct mig_writer *w)
+{
+	char *t;
+	uint64_t seed;
+
+	if (linkat(AT_FDCWD, w->tmp, AT_FDCWD, w->target,
+		   AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	t = temp_template(w->target);
+	if (!t)
+		return -1;
+	seed = new_seed(t);
+	for (int tries = 0; tries < 1000; tries++) {
+		randomize(t, &seed);
+		if (linkat(AT_FDCWD, w->tmp, AT_FDCWD, t,
+			   AT_SYMLINK_FOLLOW) == 0) {
+			if (rename(t, w->target) == 0) {
+				free(t);
+				return 0;
+			}
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	{
+		int e = errno;
+
+		unlink(t);
+		free(t);
+		errno = e;
+	}
+	return -1;
+}
+
 const uint8_t *mig_writer_mem_data(const struct mig_writer *w, size_t *len)
 {
 	*len = w->kind == W_MEM ? w->len : 0;
@@ -314,6 +431,18 @@ int mig_writer_commit(struct mig_writer *w, struct mig_error *err)
 		ret = io_error(w, err, "cannot sync");
 		goto out_abort;
 	}
+	if (w->unnamed) {
+		/* The descriptor keeps the file alive until it has a name. */
+		if (link_unnamed(w) < 0) {
+			ret = io_error(w, err, "cannot give the output its name");
+			goto out_abort;
+		}
+		close(w->fd);
+		w->fd = -1;
+		sync_dir(w->target);
+		free_writer(w);
+		return 0;
+	}
 	if (close(w->fd) < 0) {
 		w->fd = -1;
 		ret = io_error(w, err, "cannot close");
@@ -342,7 +471,8 @@ void mig_writer_abort(struct mig_writer *w)
 		if (w->fd >= 0)
 			close(w->fd);
 		w->fd = -1;
-		unlink(w->tmp);
+		if (!w->unnamed)
+			unlink(w->tmp);
 	}
 	free_writer(w);
 }

@@ -14,14 +14,12 @@
 #   - nothing else is in the output's folder: no partial file, no
 #     temporary file.
 #
-# Run by `make killsafe`; not yet part of `make check`: src/lib/writer.c
-# writes to a named temporary file (".OUT.XXXXXX") next to the output and
-# removes it on failure and on SIGINT/SIGTERM/SIGHUP/SIGPIPE, but nothing
-# can remove it after SIGKILL, so about a third of the kills leave it
-# behind (the input and the output itself are always intact).  An unnamed
-# file (open(O_TMPFILE) in the output's folder, linkat() into place at
-# commit, falling back to the named file where O_TMPFILE is refused)
-# would leave nothing; then this joins tests/run.sh.
+# Part of `make check` (tests/run.sh), and `make killsafe` on its own.
+# src/lib/writer.c writes an unnamed file (O_TMPFILE) in the output's
+# folder and links it into place at commit, so a kill leaves nothing; on
+# a file system without O_TMPFILE it falls back to a named temporary file
+# that nothing can remove after SIGKILL, and this test then fails there
+# (run it with TMPDIR on such a file system to see).
 #
 # Prints one line per failure and, last, "N passed, N failed".
 set -u
