@@ -245,6 +245,80 @@ static void print_finding(const json_t *f)
 		wrap(str(f, "cause"), 11);
 }
 
+/* A finding of a section, for grouping. */
+struct sec_item {
+	const char *section;
+	json_int_t id;
+	size_t index;		/* in the findings */
+	size_t first;		/* of its group, once known */
+};
+
+static int by_section(const void *a, const void *b)
+{
+	const struct sec_item *x = a, *y = b;
+	int c;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	c = strcmp(x->section, y->section);
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const struct sec_item *x = a, *y = b;
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The findings of @fs not yet @done that name a section, under a heading
+ * per section (name and id), sections in the order of their first
+ * finding.  Sorted, not searched: a stream may have tens of thousands of
+ * sections with a finding each.
+ */
+static void print_by_section(const json_t *fs, bool *done)
+{
+	struct sec_item *it = calloc(json_array_size(fs) + 1, sizeof(*it));
+	size_t n = 0, i;
+	const json_t *f;
+
+	if (!it) {
+		cli_warn("out of memory");
+		return;
+	}
+	json_array_foreach(fs, i, f) {
+		if (done[i] || !str(f, "section"))
+			continue;
+		it[n].section = str(f, "section");
+		it[n].id = json_integer_value(json_object_get(f, "section_id"));
+		it[n].index = i;
+		n++;
+	}
+	qsort(it, n, sizeof(*it), by_section);
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a; b < n && it[b].id == it[a].id &&
+			    !strcmp(it[b].section, it[a].section); b++)
+			it[b].first = it[a].index;
+	}
+	qsort(it, n, sizeof(*it), by_first);
+	for (size_t k = 0; k < n; k++) {
+		f = json_array_get(fs, it[k].index);
+		if (!k || it[k].first != it[k - 1].first)
+			printf("  section '%s' (id %" JSON_INTEGER_FORMAT
+			       ", instance %" JSON_INTEGER_FORMAT ")\n",
+			       it[k].section, it[k].id,
+			       json_integer_value(json_object_get(f, "instance")));
+		print_finding(f);
+		done[it[k].index] = true;
+	}
+	free(it);
+}
+
 static void print_report(const json_t *rep)
 {
 	const json_t *fs = json_object_get(rep, "findings");
@@ -288,27 +362,7 @@ static void print_report(const json_t *rep)
 		print_finding(f);
 		done[i] = true;
 	}
-	json_array_foreach(fs, i, f) {
-		const char *sec = str(f, "section");
-		const json_t *g;
-		size_t k;
-
-		if (done[i] || !sec)
-			continue;
-		printf("  section '%s' (id %" JSON_INTEGER_FORMAT ", instance %"
-		       JSON_INTEGER_FORMAT ")\n", sec,
-		       json_integer_value(json_object_get(f, "section_id")),
-		       json_integer_value(json_object_get(f, "instance")));
-		json_array_foreach(fs, k, g) {
-			if (done[k] || !str(g, "section") ||
-			    strcmp(str(g, "section"), sec) ||
-			    json_integer_value(json_object_get(g, "section_id")) !=
-				    json_integer_value(json_object_get(f, "section_id")))
-				continue;
-			print_finding(g);
-			done[k] = true;
-		}
-	}
+	print_by_section(fs, done);
 	free(done);
 }
 

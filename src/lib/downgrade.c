@@ -194,9 +194,12 @@ static int add_item(struct dg *c, enum mig_dg_kind kind, bool loses,
 	char path[MIG_PATH_MAX];
 
 	v = realloc(d->items, (d->nitems + 1) * sizeof(*v));
-	if (!v || !what)
+	if (!v)
 		goto out_nomem;
+	/* Kept at once: realloc may have moved (and freed) the old list. */
 	d->items = v;
+	if (!what)
+		goto out_nomem;
 	it = &v[d->nitems];
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
@@ -239,12 +242,13 @@ static int add_blocker(struct dg *c, const char *check,
 	struct mig_dg_blocker *v, *b;
 
 	v = realloc(d->blockers, (d->nblockers + 1) * sizeof(*v));
+	if (v)
+		d->blockers = v;	/* realloc may have freed the old list */
 	if (!v || !message) {
 		free(message);
 		free(remedy);
 		return nomem(c);
 	}
-	d->blockers = v;
 	b = &v[d->nblockers++];
 	memset(b, 0, sizeof(*b));
 	b->message = message;

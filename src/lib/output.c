@@ -566,15 +566,14 @@ json_t *mig_dump_analyze(const struct mig_stream *s)
 /* ------------------------------------------------------------------ */
 /* info                                                                */
 
-static json_t *find_section_entry(json_t *secs, uint32_t id)
+/* The entry of section @id in @by_id (its id in decimal -> the entry):
+ * a stream may have a section per 20 bytes, too many to search a list. */
+static json_t *find_section_entry(json_t *by_id, uint32_t id)
 {
-	size_t i;
-	json_t *e;
+	char key[16];
 
-	json_array_foreach(secs, i, e)
-		if (json_integer_value(json_object_get(e, "section_id")) == id)
-			return e;
-	return NULL;
+	snprintf(key, sizeof(key), "%" PRIu32, id);
+	return json_object_get(by_id, key);
 }
 
 json_t *mig_info_json(const struct mig_stream *s)
@@ -582,6 +581,7 @@ json_t *mig_info_json(const struct mig_stream *s)
 	json_t *o = json_object();
 	json_t *conf = config_json(s);
 	json_t *secs = json_array();
+	json_t *by_id = json_object();
 	json_t *cmds = json_array();
 	struct mig_ram_chunk total = { 0 };
 
@@ -621,7 +621,7 @@ json_t *mig_info_json(const struct mig_stream *s)
 		 * (NULL), nothing to list. */
 		if (r->type == MIG_REC_EOF || !r->name)
 			continue;
-		e = find_section_entry(secs, r->section_id);
+		e = find_section_entry(by_id, r->section_id);
 		if (!e) {
 			e = json_object();
 			json_object_set_new(e, "section_id",
@@ -640,6 +640,13 @@ json_t *mig_info_json(const struct mig_stream *s)
 				json_object_set_new(e, "vmsd",
 						    json_string(r->vmsd));
 			json_array_append_new(secs, e);
+			{
+				char key[16];
+
+				snprintf(key, sizeof(key), "%" PRIu32,
+					 r->section_id);
+				json_object_set(by_id, key, e);
+			}
 		}
 		json_object_set_new(e, "bytes", mig_json_u64(
 			(uint64_t)json_integer_value(json_object_get(e, "bytes")) +
@@ -664,6 +671,7 @@ json_t *mig_info_json(const struct mig_stream *s)
 			total.xbzrle += r->ram.xbzrle;
 		}
 	}
+	json_decref(by_id);
 	json_object_set_new(o, "sections", secs);
 	json_object_set_new(o, "ram_blocks", ram_blocks_json(s));
 	json_object_set_new(o, "ram", ram_chunk_json(&total));

@@ -42,6 +42,11 @@ struct pctx {
 	uint64_t vmdesc_len;
 	struct section *secs;
 	size_t nsecs;
+	size_t secs_cap;
+	/* Open-addressed index of secs by id: 1 + the entry's position, 0
+	 * for a free slot; a stream may hold a section per 20 bytes. */
+	size_t *sec_slots;
+	size_t nslots;		/* a power of two, at least twice nsecs */
 	int depth;		/* PACKAGED nesting */
 	size_t nodes;		/* in the decoded sections so far */
 	bool ignore_vmdesc;
@@ -161,12 +166,67 @@ static struct mig_record *add_record(struct pctx *c, enum mig_rec_type type,
 	return rec;
 }
 
+static size_t slot_of(uint32_t id, size_t nslots)
+{
+	return (size_t)(id * UINT32_C(0x9e3779b1)) & (nslots - 1);
+}
+
 static struct section *find_section(struct pctx *c, uint32_t id)
 {
-	for (size_t i = 0; i < c->nsecs; i++)
-		if (c->secs[i].id == id)
-			return &c->secs[i];
-	return NULL;
+	if (!c->nslots)
+		return NULL;
+	for (size_t i = slot_of(id, c->nslots);; i = (i + 1) & (c->nslots - 1)) {
+		size_t k = c->sec_slots[i];
+
+		if (!k)
+			return NULL;
+		if (c->secs[k - 1].id == id)
+			return &c->secs[k - 1];
+	}
+}
+
+/* A new entry for section @id (not yet known), zeroed but for its id. */
+static struct section *add_section(struct pctx *c, uint32_t id)
+{
+	struct section *sec;
+
+	if (c->nsecs == c->secs_cap) {
+		size_t cap = c->secs_cap ? 2 * c->secs_cap : 16;
+
+		sec = realloc(c->secs, cap * sizeof(*sec));
+		if (!sec)
+			return NULL;
+		c->secs = sec;
+		c->secs_cap = cap;
+	}
+	if (2 * (c->nsecs + 1) > c->nslots) {
+		size_t n = c->nslots ? 2 * c->nslots : 64;
+		size_t *slots = calloc(n, sizeof(*slots));
+
+		if (!slots)
+			return NULL;
+		for (size_t k = 0; k < c->nsecs; k++) {
+			size_t i = slot_of(c->secs[k].id, n);
+
+			while (slots[i])
+				i = (i + 1) & (n - 1);
+			slots[i] = k + 1;
+		}
+		free(c->sec_slots);
+		c->sec_slots = slots;
+		c->nslots = n;
+	}
+	sec = &c->secs[c->nsecs];
+	memset(sec, 0, sizeof(*sec));
+	sec->id = id;
+	{
+		size_t i = slot_of(id, c->nslots);
+
+		while (c->sec_slots[i])
+			i = (i + 1) & (c->nslots - 1);
+		c->sec_slots[i] = ++c->nsecs;
+	}
+	return sec;
 }
 
 /* Index of the first byte of @s outside printable ASCII. */
@@ -555,6 +615,24 @@ static int schema_or_skip(struct pctx *c, struct mig_record *rec,
 	return skip_to_footer(c, rec, reason);
 }
 
+/*
+ * Every FULL record can decode to a tree of up to a quarter million nodes
+ * from a few bytes (elements that take no bytes), and FULL records may
+ * repeat: the trees of one stream are capped together.
+ */
+static int count_nodes(struct pctx *c, const struct mig_record *rec)
+{
+	if (!rec->tree)
+		return 0;
+	c->nodes += mig_node_count(rec->tree);
+	if (c->nodes > MIG_STREAM_NODES_MAX)
+		return mig_error_set(c->err, MIG_ELIMIT, rec->offset,
+				     "section '%s' (id %" PRIu32 "): the decoded sections hold more than %u nodes",
+				     rec->name, rec->section_id,
+				     MIG_STREAM_NODES_MAX);
+	return 0;
+}
+
 static int decode_device(struct pctx *c, struct mig_record *rec)
 {
 	char path[MIG_PATH_MAX];
@@ -594,8 +672,14 @@ static int decode_device(struct pctx *c, struct mig_record *rec)
 
 		snprintf(why, sizeof(why), "%s", c->err->msg);
 		mig_error_clear(c->err);
+		/* The nodes built before the stop count toward the stream's
+		 * cap: a few bytes of section could otherwise make a quarter
+		 * million nodes, again and again. */
+		ret = count_nodes(c, rec);
 		mig_node_free(rec->tree);
 		rec->tree = NULL;
+		if (ret)
+			return ret;
 		ret = mig_rd_rewind(c->r, at, c->err);
 		if (!ret)
 			ret = skip_to_footer(c, rec, why);
@@ -604,24 +688,6 @@ static int decode_device(struct pctx *c, struct mig_record *rec)
 }
 
 static int read_records(struct pctx *c, uint64_t limit);
-
-/*
- * Every FULL record can decode to a tree of up to a quarter million nodes
- * from a few bytes (elements that take no bytes), and FULL records may
- * repeat: the trees of one stream are capped together.
- */
-static int count_nodes(struct pctx *c, const struct mig_record *rec)
-{
-	if (!rec->tree)
-		return 0;
-	c->nodes += mig_node_count(rec->tree);
-	if (c->nodes > MIG_STREAM_NODES_MAX)
-		return mig_error_set(c->err, MIG_ELIMIT, rec->offset,
-				     "section '%s' (id %" PRIu32 "): the decoded sections hold more than %u nodes",
-				     rec->name, rec->section_id,
-				     MIG_STREAM_NODES_MAX);
-	return 0;
-}
 
 static int read_section(struct pctx *c, struct mig_record *rec)
 {
@@ -634,7 +700,6 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 		return ret;
 	if (rec->type == MIG_REC_START || rec->type == MIG_REC_FULL) {
 		uint64_t name_at = mig_rd_offset(c->r);
-		struct section *secs;
 
 		ret = mig_rd_str8(c->r, name, c->err);
 		if (ret)
@@ -662,15 +727,9 @@ static int read_section(struct pctx *c, struct mig_record *rec)
 					     "section id %" PRIu32 " started twice ('%s', then '%s')",
 					     rec->section_id, sec->name, name);
 		if (!sec) {
-			secs = realloc(c->secs, (c->nsecs + 1) * sizeof(*secs));
-			if (!secs)
+			sec = add_section(c, rec->section_id);
+			if (!sec || !(sec->name = strdup(name)))
 				return nomem(c);
-			c->secs = secs;
-			sec = &c->secs[c->nsecs];
-			memset(sec, 0, sizeof(*sec));
-			if (!(sec->name = strdup(name)))
-				return nomem(c);
-			c->nsecs++;
 		}
 		if (strcmp(sec->name, name)) {
 			/* A FULL section may reuse an id: it is named by
@@ -1030,6 +1089,7 @@ int mig_stream_read(struct mig_reader *r, const struct mig_parse_opts *opts,
 	for (size_t i = 0; i < c.nsecs; i++)
 		free(c.secs[i].name);
 	free(c.secs);
+	free(c.sec_slots);
 	*out = s;
 	return ret;
 }

@@ -86,6 +86,14 @@ enum mig_compression decomp_sniff(const uint8_t *p, size_t n)
 	return MIG_COMP_NONE;
 }
 
+/*
+ * Memory the xz decoder may take: a dictionary as large as zstd's default
+ * window (128 MiB, twice what `xz -9` uses) and 1 MiB for the rest.  The
+ * dictionary size is a header field: without a limit 56 bytes of xz make
+ * liblzma reserve 4 GiB.
+ */
+#define XZ_MEMLIMIT (129u << 20)
+
 static int nomem(struct mig_error *err)
 {
 	return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET, "out of memory");
@@ -104,7 +112,7 @@ static int start(struct decomp *d, struct mig_error *err)
 		lzma_stream init = LZMA_STREAM_INIT;
 
 		d->u.x = init;
-		if (lzma_stream_decoder(&d->u.x, UINT64_MAX,
+		if (lzma_stream_decoder(&d->u.x, XZ_MEMLIMIT,
 					LZMA_CONCATENATED) != LZMA_OK)
 			return nomem(err);
 		return 0;
@@ -346,6 +354,12 @@ static int read_xz(struct decomp *d, struct mig_reader *in, uint8_t *dst,
 				return ended_early(d, in, note, notelen, got);
 		} else if (lr == LZMA_MEM_ERROR) {
 			return nomem(err);
+		} else if (lr == LZMA_MEMLIMIT_ERROR) {
+			return mig_error_set(err, MIG_ELIMIT, at + *got,
+					     "xz data near 0x%" PRIx64 " of the compressed input needs %" PRIu64 " MiB of memory to decompress (at most %u MiB)",
+					     mig_rd_offset(in),
+					     (uint64_t)((lzma_memusage(x) + (1u << 20) - 1) >> 20),
+					     XZ_MEMLIMIT >> 20);
 		} else if (lr != LZMA_OK) {
 			return corrupt(d, in, at + *got, lzma_why(lr), err);
 		}
