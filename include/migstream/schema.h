@@ -307,6 +307,7 @@ struct mig_sdecode_out {
 	unsigned tries;		/* layouts tried */
 	unsigned choices;	/* unknown conditions decided by the footer */
 	uint64_t fail_offset;	/* MIG_SDEC_NONE: where the best try failed */
+	uint64_t work;		/* steps spent (MIG_SECTION_WORK_MAX) */
 	char why[MIG_MSG_MAX];	/* not OK: why, one line */
 };
 

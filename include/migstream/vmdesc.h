@@ -42,6 +42,20 @@
 /* Elements of an array whose elements take no bytes: nothing in the input
  * bounds their number, so they are capped far lower. */
 #define MIG_EMPTY_ELEMENTS_MAX 4096u
+/*
+ * Work of decoding by schema, or of validate's model of the loader, where
+ * conditions the schema cannot decide make several layouts to try: steps
+ * (nodes built, fields looked at, elements, names compared to find a
+ * field a condition reads) for one section over every layout tried, and
+ * for all the sections of a stream.  The largest real section takes
+ * about 33,000 steps, the largest real stream without a vmdesc about
+ * 67,000 (each section decoded by every schema that may fit): four times
+ * the section node cap is some thirty times the first, the stream cap
+ * over a hundred times the second.  A stream with a few bytes per section
+ * could otherwise spend the section budget again and again.
+ */
+#define MIG_SECTION_WORK_MAX (4u * MIG_SECTION_NODES_MAX)
+#define MIG_STREAM_WORK_MAX (1u << 23)
 
 /*
  * Looks for the trailer "00 06 be32:len json" ending exactly at the end of

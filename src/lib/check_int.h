@@ -62,6 +62,7 @@ struct tl_equal {
 
 struct tl_outcome {
 	enum tl_kind kind;
+	uint64_t work;			/* steps spent (MIG_SECTION_WORK_MAX) */
 	const struct mig_svmsd *vmsd;	/* the description used */
 	bool legacy;			/* an opaque legacy section */
 	uint64_t offset;		/* where it failed */

@@ -73,6 +73,10 @@ struct tl {
 	uint8_t choice[CHOICES_MAX];
 	unsigned given, used;
 	bool overflow;
+	/* steps of this attempt, and over every attempt (MIG_SECTION_WORK_MAX) */
+	size_t steps;
+	size_t work;
+	bool spent;
 	/* frames and values */
 	struct frame frames[MIG_DEPTH_MAX * 2 + 4];
 	int nframes;
@@ -214,6 +218,17 @@ int tl_skip(struct tl *d, uint64_t n)
 		return rd_error(d, -MIG_ETRUNC, off, n);
 	ret = mig_rd_skip(d->in->r, n, &d->err);
 	return ret ? rd_error(d, ret, off, n) : 0;
+}
+
+/* One step of the section's budget (MIG_SECTION_WORK_MAX). */
+static int spend(struct tl *d)
+{
+	if (++d->work <= MIG_SECTION_WORK_MAX)
+		return 0;
+	d->spent = true;
+	return tl_fail(d, TL_UNFRAMED, mig_rd_offset(d->in->r),
+		       "more than %u steps (fields, elements and condition lookups) over the layouts tried",
+		       MIG_SECTION_WORK_MAX);
 }
 
 /* ------------------------------------------------------------------ */
@@ -413,6 +428,10 @@ static bool env_field(void *ctx, const char *path, struct mig_val *out)
 		const struct frame *f = &d->frames[k];
 
 		for (size_t i = d->nvals; i-- > f->val0;) {
+			/* A value compared is a step: a condition that looks
+			 * among many fields costs what they do. */
+			if (spend(d))
+				return false;
 			if (d->vals[i].frame != k || !name_is(d->vals[i].name, p))
 				continue;
 			out->kind = MIG_V_INT;
@@ -580,6 +599,20 @@ static bool choose(struct tl *d, const char *what, const struct mig_cond *c)
 	return answer;
 }
 
+/*
+ * One step of the walk: a field looked at, an element, a subsection.  The
+ * input bounds neither the fields a condition leaves out nor elements that
+ * take no bytes, so the steps are: per layout and over all of them.
+ */
+static int step(struct tl *d)
+{
+	if (++d->steps > MIG_SECTION_NODES_MAX)
+		return tl_fail(d, TL_UNFRAMED, mig_rd_offset(d->in->r),
+			       "more than %u fields and elements in one section",
+			       MIG_SECTION_NODES_MAX);
+	return spend(d);
+}
+
 /* ------------------------------------------------------------------ */
 /* Walking the target's description                                    */
 
@@ -684,6 +717,9 @@ static int load_list(struct tl *d, const struct mig_sfield *f, int depth)
 			return tl_fail(d, TL_MARKER, off,
 				       "list marker 0x%02x in '%s' (expected 0x00 or 0x01)",
 				       mark, d->path);
+		ret = step(d);
+		if (ret)
+			return ret;
 		tl_path_push(d, "[%" PRId64 "]", i);
 		ret = load_vmsd(d, f->vmsd, f->version, f->uname, f, false,
 				depth + 1);
@@ -816,7 +852,7 @@ static int load_field(struct tl *d, const struct mig_svmsd *v,
 		}
 		if (count > MIG_ARRAY_MAX)
 			return tl_fail(d, TL_UNFRAMED, mig_rd_offset(d->in->r),
-				       "field '%s%s' claims %" PRId64 " elements",
+				       "field '%s.%s' claims %" PRId64 " elements",
 				       d->path, f->uname, count);
 	}
 	if (!(f->vmsd && (is_nested(type) || is_list(type))) &&
@@ -830,12 +866,30 @@ static int load_field(struct tl *d, const struct mig_svmsd *v,
 		return 0;
 	tl_field_push(d, v->name, f->name);
 	for (int64_t i = 0; i < count && !ret; i++) {
+		uint64_t at = mig_rd_offset(d->in->r);
+
+		/* The field itself was one step (load_vmsd). */
+		if (count > 1) {
+			ret = step(d);
+			if (ret)
+				break;
+		}
 		if (count > 1)
 			tl_path_push(d, ".%s[%" PRId64 "]", f->uname, i);
 		else
 			tl_path_push(d, ".%s", f->uname);
 		ret = load_elem(d, f, type, size, count == 1, depth);
 		tl_path_pop(d);
+		/* Elements that take no bytes are not bounded by the input:
+		 * as the decoders do, refuse many of them. */
+		if (!ret && count > (int64_t)MIG_EMPTY_ELEMENTS_MAX &&
+		    mig_rd_offset(d->in->r) == at) {
+			tl_path_push(d, ".%s", f->uname);
+			ret = tl_fail(d, TL_UNFRAMED, at,
+				      "field '%s': array of %" PRId64 " elements that take no bytes (at most %u)",
+				      d->path, count, MIG_EMPTY_ELEMENTS_MAX);
+			tl_path_pop(d);
+		}
 	}
 	tl_field_pop(d);
 	return ret;
@@ -878,6 +932,9 @@ static int load_subsections(struct tl *d, const struct mig_svmsd *v,
 		name[len] = '\0';
 		if (strncmp(v->name, name, plen))
 			return 0;
+		ret = step(d);
+		if (ret)
+			return ret;
 		sub = find_sub(v, name);
 		tl_path_push(d, "{%s}", name);
 		if (!sub && v->origin == MIG_ORIGIN_VMDESC &&
@@ -969,6 +1026,10 @@ static int load_vmsd(struct tl *d, const struct mig_svmsd *v, int64_t version,
 		const struct mig_sfield *f = &v->fields[i];
 		bool present;
 
+		/* A field left out reads nothing but costs its test. */
+		ret = step(d);
+		if (ret)
+			break;
 		if (f->exists) {
 			struct mig_cond_env env;
 			enum mig_tv t;
@@ -1010,6 +1071,7 @@ static int attempt(struct tl *d, const struct mig_svmsd *v)
 	d->hard = 0;
 	d->used = 0;
 	d->overflow = false;
+	d->steps = 0;
 	d->nframes = 0;
 	d->nvals = 0;
 	d->nfs = 0;
@@ -1121,7 +1183,7 @@ int tl_check_section(const struct tl_section *in, struct tl_outcome *out,
 	d->leaves = leaves;
 	d->nleaves = nleaves;
 
-	for (size_t c = 0; c < ncand && !have_fit; c++) {
+	for (size_t c = 0; c < ncand && !have_fit && !d->spent; c++) {
 		const struct mig_svmsd *v = cand[c];
 
 		/* savevm.c checks the registered version first. */
@@ -1163,6 +1225,21 @@ int tl_check_section(const struct tl_section *in, struct tl_outcome *out,
 							    : "cannot read the section again");
 				goto out_free;
 			}
+			if (d->spent) {
+				/* As for TRIES_MAX: a layout that fitted
+				 * stands, else there is no verdict. */
+				memset(&fail, 0, sizeof(fail));
+				fail.kind = TL_UNFRAMED;
+				fail.vmsd = v;
+				fail.offset = in->start;
+				snprintf(fail.path, sizeof(fail.path), "%s",
+					 in->idstr);
+				snprintf(fail.why, sizeof(fail.why),
+					 "'%s': gave up in layout %u (more than %u steps over the layouts tried: fields, elements and condition lookups)",
+					 v->name, tries, MIG_SECTION_WORK_MAX);
+				have_fail = true;
+				break;
+			}
 			if (d->o.kind == TL_FITS) {
 				if (!fits++) {
 					*out = d->o;
@@ -1181,6 +1258,7 @@ int tl_check_section(const struct tl_section *in, struct tl_outcome *out,
 	out->tries = tries;
 	out->fits = fits;
 out_free:
+	out->work = d->work;
 	free(d->vals);
 	free(d);
 	free(leaves);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "migstream/schema.h"
+#include "migstream/vmdesc.h"
 #include "cond.h"
 #include "jsonpos.h"
 
@@ -567,32 +568,63 @@ static struct jp_pos item_pos(const struct jp_value *o, const char *key,
 	return jp_key_pos(o, key);
 }
 
-/* Unique names, as QEMU's vmdesc writes them: "name[k]" when repeated. */
+/* A name and where it was listed, to find repeats by sorting. */
+struct named {
+	const char *name;
+	size_t idx;
+};
+
+/* By name, then by position: the members of a repeat stay in order. */
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Unique names, as QEMU's vmdesc writes them: "name[k]" when repeated.
+ * Sorted rather than compared pairwise: a hostile schema can repeat one
+ * name in tens of thousands of fields.
+ */
 static int unique_names(struct lctx *c, struct mig_svmsd *v)
 {
-	for (size_t i = 0; i < v->nfields; i++) {
-		struct mig_sfield *f = &v->fields[i];
-		size_t total = 0, before = 0;
+	size_t n = v->nfields;
+	struct named *by;
 
-		for (size_t k = 0; k < v->nfields; k++) {
-			if (strcmp(v->fields[k].name, f->name))
-				continue;
-			total++;
-			if (k < i)
-				before++;
-		}
-		if (total == 1) {
-			f->uname = strdup(f->name);
-		} else {
-			size_t n = strlen(f->name) + 24;
+	if (!n)
+		return 0;
+	by = calloc(n, sizeof(*by));
+	if (!by)
+		return nomem(c);
+	for (size_t i = 0; i < n; i++)
+		by[i] = (struct named){ v->fields[i].name, i };
+	qsort(by, n, sizeof(*by), cmp_named);
+	for (size_t g = 0, e; g < n; g = e) {
+		for (e = g + 1; e < n && !strcmp(by[e].name, by[g].name); e++)
+			;
+		for (size_t k = g; k < e; k++) {
+			struct mig_sfield *f = &v->fields[by[k].idx];
+			size_t len = strlen(f->name) + 24;
 
-			f->uname = malloc(n);
-			if (f->uname)
-				snprintf(f->uname, n, "%s[%zu]", f->name, before);
+			if (e - g == 1) {
+				f->uname = strdup(f->name);
+			} else {
+				f->uname = malloc(len);
+				if (f->uname)
+					snprintf(f->uname, len, "%s[%zu]",
+						 f->name, k - g);
+			}
+			if (!f->uname) {
+				free(by);
+				return nomem(c);
+			}
 		}
-		if (!f->uname)
-			return nomem(c);
 	}
+	free(by);
 	return 0;
 }
 
@@ -601,83 +633,171 @@ static bool is_struct_type(const char *type)
 	return !type || !strcmp(type, "struct");
 }
 
-/* QEMU's vmsd_can_compress(): a field described once for all elements. */
-static bool can_compress(const struct mig_sfield *f, int depth)
+/*
+ * QEMU's vmsd_can_compress(): a field described once for all elements.
+ * The answer for each nested description is kept in @memo, by its index
+ * (0: not known yet, 1: no, 2: yes): a hostile schema can nest each
+ * description twice in the one above it, and walking every use would
+ * take time exponential in the depth.  The recursion is bounded by the
+ * nesting limit link_schema() checks first.
+ */
+static bool can_compress(const struct mig_schema *s,
+			 const struct mig_sfield *f, unsigned char *memo)
 {
+	const struct mig_svmsd *n = f->vmsd;
+	size_t j;
+
 	if (f->exists || f->indexed)
 		return false;
-	if (f->vmsd && is_struct_type(f->type)) {
-		if (depth > 64)
-			return false;
-		for (size_t i = 0; i < f->vmsd->nfields; i++)
-			if (!can_compress(&f->vmsd->fields[i], depth + 1))
-				return false;
-		if (f->vmsd->nsubs)
-			return false;
+	if (!n || !is_struct_type(f->type))
+		return true;
+	j = (size_t)(n - s->vmsds);
+	if (!memo[j]) {
+		bool ok = !n->nsubs;
+
+		for (size_t i = 0; ok && i < n->nfields; i++)
+			ok = can_compress(s, &n->fields[i], memo);
+		memo[j] = ok ? 2 : 1;
 	}
-	return true;
+	return memo[j] == 2;
 }
 
 enum { WHITE, GREY, BLACK };
 
-/* Depth-first search for a cycle of nesting (fields and subsections). */
-static int find_cycle(struct lctx *c, const struct jp_value *vmsds,
-		      size_t i, unsigned char *color, size_t *stack, int depth)
+/* State of the search for cycles, an entry per description. */
+struct walk {
+	unsigned char *color;
+	size_t *stack;		/* the descriptions on the current path */
+	size_t *next;		/* per path entry, the next nested to look at */
+	size_t *height;		/* levels of nesting below, once BLACK */
+};
+
+/* The @k-th description nested in @v (fields, then subsections) or NULL. */
+static const struct mig_svmsd *nested(const struct mig_svmsd *v, size_t k)
 {
-	struct mig_schema *s = c->s;
-	const struct mig_svmsd *v = &s->vmsds[i];
-	int ret;
-
-	color[i] = GREY;
-	stack[depth] = i;
-	for (size_t k = 0; k < v->nfields + v->nsubs; k++) {
-		const struct mig_svmsd *n = k < v->nfields ? v->fields[k].vmsd
-						 : v->subs[k - v->nfields].vmsd;
-		size_t j;
-
-		if (!n)
-			continue;
-		j = (size_t)(n - s->vmsds);
-		if (color[j] == GREY) {
-			char path[MIG_MSG_MAX];
-			size_t len = 0;
-			struct jp_pos pos = { v->line, v->col, 0 };
-			int start = depth;
-
-			while (start > 0 && stack[start] != j)
-				start--;
-			for (int d = start; d <= depth && len < sizeof(path); d++)
-				len += (size_t)snprintf(path + len, sizeof(path) - len,
-							"'%s' -> ",
-							s->vmsds[stack[d]].id);
-			if (len < sizeof(path))
-				snprintf(path + len, sizeof(path) - len, "'%s'",
-					 n->id);
-			if (k < v->nfields) {
-				pos.line = v->fields[k].line;
-				pos.col = v->fields[k].col;
-			}
-			(void)vmsds;
-			return perr(c, pos,
-				    "cycle of nested descriptions: %s", path);
-		}
-		if (color[j] == WHITE) {
-			ret = find_cycle(c, vmsds, j, color, stack, depth + 1);
-			if (ret)
-				return ret;
-		}
-	}
-	color[i] = BLACK;
-	return 0;
+	return k < v->nfields ? v->fields[k].vmsd
+			      : v->subs[k - v->nfields].vmsd;
 }
 
-/* Resolves references, names and compression; checks for cycles. */
+/* The path's entry @depth nests description @j, which is on the path. */
+static int cycle_error(struct lctx *c, const struct walk *w, size_t depth,
+		       size_t j)
+{
+	const struct mig_svmsd *v = &c->s->vmsds[w->stack[depth]];
+	size_t k = w->next[depth], start = depth, len = 0;
+	struct jp_pos pos = { v->line, v->col, 0 };
+	char path[MIG_MSG_MAX];
+
+	while (start > 0 && w->stack[start] != j)
+		start--;
+	for (size_t d = start; d <= depth && len < sizeof(path); d++)
+		len += (size_t)snprintf(path + len, sizeof(path) - len,
+					"'%s' -> ",
+					c->s->vmsds[w->stack[d]].id);
+	if (len < sizeof(path))
+		snprintf(path + len, sizeof(path) - len, "'%s'",
+			 c->s->vmsds[j].id);
+	if (k < v->nfields) {
+		pos.line = v->fields[k].line;
+		pos.col = v->fields[k].col;
+	}
+	return perr(c, pos, "cycle of nested descriptions: %s", path);
+}
+
+/*
+ * Depth-first search from @root for a cycle of nesting (fields and
+ * subsections), noting how deep each description's nesting goes.  The
+ * path is kept on the heap, not in C stack frames: a schema can chain
+ * every one of its descriptions inside the next.
+ */
+static int find_cycle(struct lctx *c, struct walk *w, size_t root)
+{
+	const struct mig_schema *s = c->s;
+	size_t depth = 0;
+
+	w->color[root] = GREY;
+	w->stack[0] = root;
+	w->next[0] = 0;
+	for (;;) {
+		size_t i = w->stack[depth], k = w->next[depth], j;
+		const struct mig_svmsd *v = &s->vmsds[i];
+		const struct mig_svmsd *n;
+
+		if (k == v->nfields + v->nsubs) {
+			w->color[i] = BLACK;
+			if (!depth)
+				return 0;
+			/* the parent looks at this one again, now BLACK */
+			depth--;
+			continue;
+		}
+		n = nested(v, k);
+		if (!n) {
+			w->next[depth]++;
+			continue;
+		}
+		j = (size_t)(n - s->vmsds);
+		if (w->color[j] == GREY)
+			return cycle_error(c, w, depth, j);
+		if (w->color[j] == WHITE) {
+			/* GREY ones are distinct: depth stays below nvmsds */
+			w->color[j] = GREY;
+			w->stack[++depth] = j;
+			w->next[depth] = 0;
+			continue;
+		}
+		if (w->height[j] + 1 > w->height[i])
+			w->height[i] = w->height[j] + 1;
+		w->next[depth]++;
+	}
+}
+
+/*
+ * Checks the nesting: no cycle, and no deeper than the decoders follow
+ * (MIG_DEPTH_MAX levels), so that no schema loaded can make a walk of
+ * its descriptions recurse without bound.
+ */
+static int check_nesting(struct lctx *c)
+{
+	const struct mig_schema *s = c->s;
+	size_t n = s->nvmsds ? s->nvmsds : 1, deepest = 0;
+	struct walk w = {
+		.color = calloc(n, 1),
+		.stack = calloc(n, sizeof(*w.stack)),
+		.next = calloc(n, sizeof(*w.next)),
+		.height = calloc(n, sizeof(*w.height)),
+	};
+	int ret = 0;
+
+	if (!w.color || !w.stack || !w.next || !w.height)
+		ret = nomem(c);
+	for (size_t i = 0; !ret && i < s->nvmsds; i++)
+		if (w.color[i] == WHITE)
+			ret = find_cycle(c, &w, i);
+	/* Only after the whole search: a cycle is the error to report. */
+	for (size_t i = 0; !ret && i < s->nvmsds; i++)
+		if (w.height[i] > w.height[deepest])
+			deepest = i;
+	if (!ret && s->nvmsds && w.height[deepest] > MIG_DEPTH_MAX) {
+		const struct mig_svmsd *v = &s->vmsds[deepest];
+		struct jp_pos pos = { v->line, v->col, 0 };
+
+		ret = perr(c, pos,
+			   "description '%s' nests descriptions %zu levels deep (at most %d)",
+			   v->id, w.height[deepest], MIG_DEPTH_MAX);
+	}
+	free(w.color);
+	free(w.stack);
+	free(w.next);
+	free(w.height);
+	return ret;
+}
+
+/* Resolves references, names and compression; checks the nesting. */
 static int link_schema(struct lctx *c, const struct jp_value *root)
 {
 	struct mig_schema *s = c->s;
-	const struct jp_value *va = jp_get(root, "vmsds");
-	unsigned char *color;
-	size_t *stack;
+	unsigned char *memo;
 	int ret = 0;
 
 	for (size_t i = 0; i < s->nvmsds; i++) {
@@ -719,25 +839,46 @@ static int link_schema(struct lctx *c, const struct jp_value *root)
 				    "device '%s' refers to unknown description '%s'",
 				    d->type, d->vmsd_id);
 	}
-	color = calloc(s->nvmsds ? s->nvmsds : 1, 1);
-	stack = calloc(s->nvmsds ? s->nvmsds : 1, sizeof(*stack));
-	if (!color || !stack) {
-		free(color);
-		free(stack);
-		return nomem(c);
-	}
-	for (size_t i = 0; !ret && i < s->nvmsds; i++)
-		if (color[i] == WHITE)
-			ret = find_cycle(c, va, i, color, stack, 0);
-	free(color);
-	free(stack);
+	ret = check_nesting(c);
 	if (ret)
 		return ret;
+	memo = calloc(s->nvmsds ? s->nvmsds : 1, 1);
+	if (!memo)
+		return nomem(c);
 	for (size_t i = 0; i < s->nvmsds; i++)
 		for (size_t k = 0; k < s->vmsds[i].nfields; k++)
 			s->vmsds[i].fields[k].compress =
-				can_compress(&s->vmsds[i].fields[k], 0);
+				can_compress(s, &s->vmsds[i].fields[k], memo);
+	free(memo);
 	return 0;
+}
+
+/*
+ * Refuses a machine type listed twice, naming the first repeat (@a: the
+ * "machines" array, for its position).  Sorted, as for field names.
+ */
+static int unique_machines(struct lctx *c, const struct jp_value *a)
+{
+	const struct mig_schema *s = c->s;
+	size_t n = s->nmachines, first = n;
+	struct named *by;
+
+	if (n < 2)
+		return 0;
+	by = calloc(n, sizeof(*by));
+	if (!by)
+		return nomem(c);
+	for (size_t i = 0; i < n; i++)
+		by[i] = (struct named){ s->machines[i].name, i };
+	qsort(by, n, sizeof(*by), cmp_named);
+	for (size_t i = 1; i < n; i++)
+		if (by[i].idx < first && !strcmp(by[i - 1].name, by[i].name))
+			first = by[i].idx;
+	free(by);
+	if (first == n)
+		return 0;
+	return perr(c, a->items[first]->pos, "machine '%s' listed twice",
+		    s->machines[first].name);
 }
 
 static int load_root(struct lctx *c, const struct jp_value *root)
@@ -808,13 +949,10 @@ static int load_root(struct lctx *c, const struct jp_value *root)
 			ret = load_machine(c, a->items[i], &s->machines[i]);
 			if (ret)
 				return ret;
-			for (size_t k = 0; k < i; k++)
-				if (!strcmp(s->machines[k].name,
-					    s->machines[i].name))
-					return perr(c, a->items[i]->pos,
-						    "machine '%s' listed twice",
-						    s->machines[i].name);
 		}
+		ret = unique_machines(c, a);
+		if (ret)
+			return ret;
 	}
 	a = jp_get(root, "devices");
 	if (a) {

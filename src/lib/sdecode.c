@@ -56,6 +56,9 @@ struct sdec {
 	struct frame frames[MIG_DEPTH_MAX * 2 + 4];
 	int nframes;
 	size_t nodes;
+	size_t work;		/* steps over every layout tried */
+	bool spent;		/* MIG_SECTION_WORK_MAX reached: no more layouts */
+	uint64_t spent_at;	/* where */
 	bool nomem;
 };
 
@@ -86,6 +89,19 @@ static int rd_fail(struct sdec *d, int ret)
 	return ret;
 }
 
+/* One step of the section's budget (MIG_SECTION_WORK_MAX). */
+static int spend(struct sdec *d)
+{
+	if (++d->work <= MIG_SECTION_WORK_MAX)
+		return 0;
+	if (!d->spent)
+		d->spent_at = mig_rd_offset(d->r);
+	d->spent = true;
+	return fail(d, MIG_ELIMIT, mig_rd_offset(d->r),
+		    "more than %u steps (nodes, fields and condition lookups) for one section",
+		    MIG_SECTION_WORK_MAX);
+}
+
 static struct mig_node *new_node(struct sdec *d, enum mig_node_kind kind,
 				 const char *name, const char *type)
 {
@@ -96,6 +112,8 @@ static struct mig_node *new_node(struct sdec *d, enum mig_node_kind kind,
 		     "more than %u nodes in one section", MIG_SECTION_NODES_MAX);
 		return NULL;
 	}
+	if (spend(d))
+		return NULL;
 	n = mig_node_new(kind, name, type);
 	if (!n) {
 		fail(d, MIG_ENOMEM, mig_rd_offset(d->r), "out of memory");
@@ -148,10 +166,15 @@ static bool env_field(void *ctx, const char *path, struct mig_val *out)
 	for (int k = d->nframes - 1; k >= 0; k--) {
 		const struct frame *f = &d->frames[k];
 
-		for (const struct mig_node *n = f->node->child; n; n = n->next)
+		for (const struct mig_node *n = f->node->child; n; n = n->next) {
+			/* A name compared is a step: a condition that looks
+			 * among many fields costs what they do. */
+			if (spend(d))
+				return false;
 			if (n->kind == MIG_NODE_FIELD && n->name &&
 			    name_is(n->name, p))
 				return node_value(n, out);
+		}
 		if (f->same_struct)
 			continue;
 		if (!f->entered)
@@ -732,6 +755,10 @@ static int decode_vmsd(struct sdec *d, const struct mig_svmsd *v,
 		const struct mig_sfield *f = &v->fields[i];
 		bool present;
 
+		/* A field left out builds no node but costs its test. */
+		ret = spend(d);
+		if (ret)
+			break;
 		if (f->exists) {
 			struct mig_cond_env env;
 			enum mig_tv t;
@@ -927,6 +954,13 @@ int mig_schema_decode(struct mig_reader *r, const struct mig_schema *s,
 						    start, "%s", d->err.msg);
 				goto out_free;
 			}
+			if (d->spent) {
+				/* Layouts not tried, this one included, may
+				 * fit too: even one that fitted is not known
+				 * to be the only one. */
+				mig_node_free(tree);
+				goto done;
+			}
 			if (!ret && fits == 1 && sdec_same_tree(out->tree, tree)) {
 				/* Another way to the same tree: not a second
 				 * layout (e.g. two descriptions alike). */
@@ -966,6 +1000,21 @@ int mig_schema_decode(struct mig_reader *r, const struct mig_schema *s,
 		}
 	}
 done:
+	if (d->spent) {
+		mig_node_free(out->tree);
+		out->tree = NULL;
+		out->vmsd = NULL;
+		out->legacy = false;
+		out->choices = 0;
+		out->result = MIG_SDEC_NONE;
+		out->fail_offset = d->spent_at;
+		snprintf(out->why, sizeof(out->why),
+			 "schema %s: gave up at 0x%" PRIx64 " in layout %u: more than %u steps (nodes, fields and condition lookups) for one section",
+			 s->name ? s->name : s->file, d->spent_at, out->tries,
+			 MIG_SECTION_WORK_MAX);
+		ret = mig_rd_rewind(r, start, err);
+		goto out_free;
+	}
 	if (fits == 1) {
 		out->result = MIG_SDEC_OK;
 		/* Leave the cursor after the kept layout. */
@@ -992,6 +1041,7 @@ done:
 	}
 	ret = mig_rd_rewind(r, start, err);
 out_free:
+	out->work = d->work;
 	free(d);
 	return ret;
 }

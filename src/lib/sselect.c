@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migstream/vmdesc.h"
 #include "sselect.h"
 
 void sel_init(struct sel *sel, const struct mig_parse_opts *opts)
@@ -139,11 +140,19 @@ static size_t try_order(const struct sel *sel, int *idx)
 	return n;
 }
 
-static int decode_with(const struct mig_schema *sch, struct mig_reader *r,
-		       const struct mig_stream *s, const struct mig_record *rec,
+/*
+ * Decodes @rec's payload with @sch, charging the work to the stream's
+ * budget (MIG_STREAM_WORK_MAX): each section has its own, but sections
+ * may be a few bytes each, and are decoded once per candidate schema.
+ */
+static int decode_with(struct sel *sel, const struct mig_schema *sch,
+		       struct mig_reader *r, const struct mig_stream *s,
+		       const struct mig_record *rec,
 		       const struct sel_ends *ends, struct mig_sdecode_out *out,
 		       struct mig_error *err)
 {
+	int ret;
+
 	struct mig_sdecode_in in = {
 		.idstr = rec->name,
 		.instance = rec->instance,
@@ -157,7 +166,17 @@ static int decode_with(const struct mig_schema *sch, struct mig_reader *r,
 		.ctx = ends->ctx,
 	};
 
-	return mig_schema_decode(r, sch, &in, out, err);
+	ret = mig_schema_decode(r, sch, &in, out, err);
+	sel->work += out->work;
+	if (!ret && sel->work > MIG_STREAM_WORK_MAX) {
+		mig_node_free(out->tree);
+		out->tree = NULL;
+		return mig_error_set(err, MIG_ELIMIT, rec->offset,
+				     "section '%s' (id %" PRIu32 "): decoding the stream by schema takes more than %u steps",
+				     rec->name, rec->section_id,
+				     MIG_STREAM_WORK_MAX);
+	}
+	return ret;
 }
 
 static int adopt(struct mig_record *rec, const struct mig_schema *sch,
@@ -212,7 +231,7 @@ static int redecode(struct sel *sel, int k, const char *old,
 		ret = seek_to(r, p->payload_offset, err);
 		if (ret)
 			return ret;
-		ret = decode_with(sel->cand[k], r, s, p, ends, &out, err);
+		ret = decode_with(sel, sel->cand[k], r, s, p, ends, &out, err);
 		if (ret)
 			return ret;
 		if (out.result != MIG_SDEC_OK) {
@@ -249,7 +268,7 @@ int sel_decode(struct sel *sel, struct mig_reader *r, struct mig_stream *s,
 		int k = idx[t];
 		struct mig_sdecode_out out;
 
-		ret = decode_with(sel->cand[k], r, s, rec, ends, &out, err);
+		ret = decode_with(sel, sel->cand[k], r, s, rec, ends, &out, err);
 		if (ret)
 			return ret;
 		if (out.result != MIG_SDEC_OK) {
@@ -294,7 +313,7 @@ int sel_decode(struct sel *sel, struct mig_reader *r, struct mig_stream *s,
 					continue;
 				ret = seek_to(r, rec->payload_offset, err);
 				if (!ret)
-					ret = decode_with(sel->cand[o], r, s, rec,
+					ret = decode_with(sel, sel->cand[o], r, s, rec,
 							  ends, &alt, err);
 				if (ret) {
 					mig_node_free(out.tree);

@@ -24,6 +24,7 @@ struct sel {
 	size_t decoded;		/* sections decoded by a schema */
 	size_t failed;		/* sections no schema decoded */
 	bool mixed;		/* sections decoded by different schemas */
+	uint64_t work;		/* steps of every decode (MIG_STREAM_WORK_MAX) */
 	bool differs[SEL_MAX];	/* also decodes, but reads another tree */
 	char pref_why[256];
 };

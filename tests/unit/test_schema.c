@@ -21,6 +21,7 @@
 
 #include "builder.h"
 #include "migstream/schema.h"
+#include "migstream/vmdesc.h"
 
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
@@ -942,6 +943,216 @@ static void test_diff_checker_parity(void **state)
 	mig_schema_free(b);
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile schemas: deep and wide ones load, or fail, in little time   */
+
+/* A growing text, for schemas too big to write out. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!t->s) {
+		t->cap = 4096;
+		t->s = malloc(t->cap);
+		assert_non_null(t->s);
+	}
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if (t->len + (size_t)n < t->cap)
+			break;
+		t->cap = t->cap * 2 + (size_t)n + 64;
+		t->s = realloc(t->s, t->cap);
+		assert_non_null(t->s);
+	}
+	t->len += (size_t)n;
+}
+
+/*
+ * A chain of @n descriptions, each holding the next in a struct field
+ * (@subsection: in a subsection), one per line from line 2; @loop makes
+ * the last hold the first.
+ */
+static char *chain(size_t n, bool subsection, bool loop)
+{
+	struct text t = { 0 };
+
+	add(&t, "{\"migstream_schema\": 1, \"vmsds\": [\n");
+	for (size_t i = 0; i < n; i++) {
+		size_t next = i + 1 < n ? i + 1 : 0;
+
+		add(&t, "{\"id\": \"v%05zu\", \"version\": 1", i);
+		if (i + 1 == n && !loop)
+			add(&t, "}");
+		else if (subsection)
+			add(&t, ", \"subsections\": [{\"vmsd\": \"v%05zu\"}]}",
+			    next);
+		else
+			add(&t, ", \"fields\": [{\"name\": \"a\", \"type\": \"struct\", \"vmsd\": \"v%05zu\"}]}",
+			    next);
+		add(&t, "%s\n", i + 1 < n ? "," : "");
+	}
+	add(&t, "]}\n");
+	return t.s;
+}
+
+/* Nesting deeper than the decoders follow is refused, without recursion. */
+static void test_load_deep_nesting(void **state)
+{
+	struct mig_schema *s = NULL;
+	struct mig_error err;
+	const char *want;
+	char *text;
+
+	(void)state;
+	/* 64 levels below the top: what a decoder still reads */
+	text = chain(MIG_DEPTH_MAX + 1, false, false);
+	mig_schema_free(load(text));
+	free(text);
+	text = chain(MIG_DEPTH_MAX + 2, false, false);
+	load_bad(text,
+		 "s.json:2:1: description 'v00000' nests descriptions 65 levels deep (at most 64)");
+	free(text);
+	text = chain(MIG_DEPTH_MAX + 2, true, false);
+	load_bad(text,
+		 "s.json:2:1: description 'v00000' nests descriptions 65 levels deep (at most 64)");
+	free(text);
+	/* far deeper than a recursive check could follow on its stack */
+	text = chain(20000, false, false);
+	load_bad(text,
+		 "s.json:2:1: description 'v00000' nests descriptions 19999 levels deep (at most 64)");
+	free(text);
+	/* a cycle that long is still reported as one, from its start */
+	text = chain(20000, false, true);
+	mig_error_clear(&err);
+	assert_int_equal(mig_schema_load_mem(text, strlen(text), "s.json", &s,
+					     &err), -MIG_EINVAL);
+	assert_null(s);
+	want = "s.json:20001:43: cycle of nested descriptions: 'v00000' -> 'v00001' -> ";
+	err.msg[strlen(want)] = '\0';
+	assert_string_equal(err.msg, want);
+	free(text);
+}
+
+/*
+ * Each level holding the next twice: a schema of a few kilobytes whose
+ * uses of descriptions double with every level.
+ */
+static void test_load_wide_nesting(void **state)
+{
+	struct text t = { 0 };
+	struct mig_schema *s;
+	const struct mig_svmsd *v;
+	char id[8];
+
+	(void)state;
+	add(&t, "{\"migstream_schema\": 1, \"vmsds\": [\n");
+	for (int i = 0; i < MIG_DEPTH_MAX; i++)
+		add(&t, "{\"id\": \"w%02d\", \"version\": 1, \"fields\": [\n"
+		     " {\"name\": \"a\", \"type\": \"struct\", \"vmsd\": \"w%02d\"},\n"
+		     " {\"name\": \"b\", \"type\": \"struct\", \"vmsd\": \"w%02d\"}]},\n",
+		    i, i + 1, i + 1);
+	add(&t, "{\"id\": \"w%02d\", \"version\": 1, \"fields\": [\n"
+	     " {\"name\": \"x\", \"type\": \"uint8\"}]}]}\n", MIG_DEPTH_MAX);
+	s = load(t.s);
+	/* nothing tested anywhere below: every level is described once */
+	for (int i = 0; i < MIG_DEPTH_MAX; i++) {
+		snprintf(id, sizeof(id), "w%02d", i);
+		v = mig_schema_vmsd(s, id);
+		assert_non_null(v);
+		assert_true(v->fields[0].compress && v->fields[1].compress);
+	}
+	mig_schema_free(s);
+	free(t.s);
+}
+
+/* Repeated field names are numbered in order, each name on its own. */
+static void test_load_repeated_names(void **state)
+{
+	static const char *const names[] = {
+		"b", "a", "c", "a", "b", "d", "a", "ab",
+	};
+	static const char *const want[] = {
+		"b[0]", "a[0]", "c", "a[1]", "b[1]", "d", "a[2]", "ab",
+	};
+	struct text t = { 0 };
+	struct mig_schema *s;
+	const struct mig_svmsd *v;
+	char want_name[32];
+	size_t n = 50000;
+
+	(void)state;
+	add(&t, "{\"migstream_schema\": 1, \"vmsds\": [\n"
+		" {\"id\": \"d\", \"version\": 1, \"fields\": [");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add(&t, "%s{\"name\": \"%s\", \"type\": \"uint8\"}",
+		    i ? ", " : "", names[i]);
+	add(&t, "]}]}\n");
+	s = load(t.s);
+	v = mig_schema_vmsd(s, "d");
+	assert_int_equal(v->nfields, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < v->nfields; i++)
+		assert_string_equal(v->fields[i].uname, want[i]);
+	mig_schema_free(s);
+
+	/* one name @n times over, with another in the middle */
+	t.len = 0;
+	add(&t, "{\"migstream_schema\": 1, \"vmsds\": [\n"
+		" {\"id\": \"d\", \"version\": 1, \"fields\": [");
+	for (size_t i = 0; i < n; i++)
+		add(&t, "%s{\"name\": \"%s\", \"type\": \"uint8\"}",
+		    i ? ", " : "", i == n / 2 ? "other" : "a");
+	add(&t, "]}]}\n");
+	s = load(t.s);
+	v = mig_schema_vmsd(s, "d");
+	assert_int_equal(v->nfields, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i == n / 2) {
+			assert_string_equal(v->fields[i].uname, "other");
+			continue;
+		}
+		snprintf(want_name, sizeof(want_name), "a[%zu]",
+			 i < n / 2 ? i : i - 1);
+		assert_string_equal(v->fields[i].uname, want_name);
+	}
+	mig_schema_free(s);
+	free(t.s);
+}
+
+/* Of many machine types, the first one listed again is named. */
+static void test_load_many_machines(void **state)
+{
+	struct text t = { 0 };
+	struct mig_schema *s;
+	size_t n = 50000, head;
+
+	(void)state;
+	add(&t, "{\"migstream_schema\": 1, \"vmsds\": [], \"machines\": [\n");
+	for (size_t i = 0; i < n; i++)
+		add(&t, "{\"name\": \"m%zu\"},\n", i);
+	head = t.len;
+	add(&t, "{\"name\": \"last\"}]}\n");
+	s = load(t.s);
+	assert_int_equal(s->nmachines, n + 1);
+	mig_schema_free(s);
+	/* 'm7' is listed again before 'm3', which sorts first */
+	t.len = head;
+	add(&t, "{\"name\": \"m7\"},\n{\"name\": \"m3\"}]}\n");
+	load_bad(t.s, "s.json:50002:1: machine 'm7' listed twice");
+	free(t.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -959,6 +1170,10 @@ int main(void)
 		cmocka_unit_test(test_import_small),
 		cmocka_unit_test(test_import_real),
 		cmocka_unit_test(test_diff_checker_parity),
+		cmocka_unit_test(test_load_deep_nesting),
+		cmocka_unit_test(test_load_wide_nesting),
+		cmocka_unit_test(test_load_repeated_names),
+		cmocka_unit_test(test_load_many_machines),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
