@@ -418,7 +418,84 @@ static int parse_array(struct jp *j, struct jp_value *v)
 	}
 }
 
+/*
+ * The keys of a large object, hashed (open addressing, 1 + the key's
+ * index, 0 free): comparing each key with every earlier one is quadratic,
+ * and a schema's object may hold many thousands of keys.  Small objects
+ * are searched directly.
+ */
+#define KEYSET_FROM 16
+
+struct keyset {
+	size_t *slot;
+	size_t cap;		/* a power of two, over twice the keys */
+};
+
+static size_t key_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * UINT64_C(0x100000001b3);
+	return (size_t)h;
+}
+
+/* Puts key @i of @v in @ks, which has room. */
+static void keyset_put(struct keyset *ks, const struct jp_value *v, size_t i)
+{
+	size_t k = key_hash(v->keys[i]) & (ks->cap - 1);
+
+	while (ks->slot[k])
+		k = (k + 1) & (ks->cap - 1);
+	ks->slot[k] = i + 1;
+}
+
+/* Whether @key is among the keys of @v; false, with *@nomem, when the
+ * set cannot grow. */
+static bool key_seen(struct keyset *ks, const struct jp_value *v,
+		     const char *key, bool *nomem)
+{
+	if (v->n < KEYSET_FROM) {
+		for (size_t i = 0; i < v->n; i++)
+			if (!strcmp(v->keys[i], key))
+				return true;
+		return false;
+	}
+	if (2 * (v->n + 1) > ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 4 * KEYSET_FROM;
+		size_t *slot = calloc(cap, sizeof(*slot));
+
+		if (!slot) {
+			*nomem = true;
+			return false;
+		}
+		free(ks->slot);
+		ks->slot = slot;
+		ks->cap = cap;
+		for (size_t i = 0; i < v->n; i++)
+			keyset_put(ks, v, i);
+	}
+	for (size_t k = key_hash(key) & (ks->cap - 1); ks->slot[k];
+	     k = (k + 1) & (ks->cap - 1))
+		if (!strcmp(v->keys[ks->slot[k] - 1], key))
+			return true;
+	return false;
+}
+
+static int parse_members(struct jp *j, struct jp_value *v,
+			 struct keyset *ks);
+
 static int parse_object(struct jp *j, struct jp_value *v)
+{
+	struct keyset ks = { 0 };
+	int ret = parse_members(j, v, &ks);
+
+	free(ks.slot);
+	return ret;
+}
+
+static int parse_members(struct jp *j, struct jp_value *v,
+			 struct keyset *ks)
 {
 	size_t cap = 0;
 	int ret;
@@ -443,15 +520,17 @@ static int parse_object(struct jp *j, struct jp_value *v)
 		ret = read_string(j, &key, &klen);
 		if (ret)
 			return ret;
-		for (size_t i = 0; i < v->n; i++) {
-			if (!strcmp(v->keys[i], key)) {
-				j->p = j->start + kpos.off;
-				j->line = kpos.line;
-				j->line_start = j->p - (kpos.col - 1);
-				ret = fail(j, "duplicate key '%s'", key);
-				free(key);
-				return ret;
-			}
+		if (key_seen(ks, v, key, &j->nomem)) {
+			j->p = j->start + kpos.off;
+			j->line = kpos.line;
+			j->line_start = j->p - (kpos.col - 1);
+			ret = fail(j, "duplicate key '%s'", key);
+			free(key);
+			return ret;
+		}
+		if (j->nomem) {
+			free(key);
+			return -2;
 		}
 		ret = grow(j, v, &cap, true);
 		if (ret) {
@@ -462,6 +541,8 @@ static int parse_object(struct jp *j, struct jp_value *v)
 		v->kpos[v->n] = kpos;
 		v->items[v->n] = NULL;
 		v->n++;
+		if (ks->cap)
+			keyset_put(ks, v, v->n - 1);
 		skip_ws(j);
 		if (j->p >= j->end || *j->p != ':')
 			return fail(j, "expected ':' after an object key%s", NULL);

@@ -336,6 +336,36 @@ static void test_errors(void **state)
 	bad("\"\xf4\x90\x80\x80\"", 1, 2, "bad JSON: string is not UTF-8");
 }
 
+/*
+ * Duplicate keys in a large object (the keys are hashed from 16 on): the
+ * first repeat is found, at its place, and every key is compared.
+ */
+static void test_many_keys(void **state)
+{
+	enum { N = 50000 };
+	size_t cap = (size_t)N * 16 + 64, len = 0;
+	char *text = malloc(cap);
+	int col;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "{");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s\"k%d\": 0",
+					i ? ", " : "", i);
+	/* A repeat of an early key and of a late one, the early one last. */
+	len += (size_t)snprintf(text + len, cap - len, ", \"k%d\": 1", N - 1);
+	col = (int)len - 6 - (int)strlen("49999") + 1;
+	len += (size_t)snprintf(text + len, cap - len, ", \"k3\": 1}");
+	{
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "bad JSON: duplicate key 'k%d'", N - 1);
+		bad(text, 1, col, msg);
+	}
+	free(text);
+}
+
 static void test_text_json(void **state)
 {
 	static const char *const in[] = {
@@ -384,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_arith),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_text_json),
 	};
 
