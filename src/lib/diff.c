@@ -874,41 +874,88 @@ static uint8_t *gather(const struct mig_node *n)
 	return p;
 }
 
+/* The key renamed fields are paired by: description name and index. */
+static int cmp_vmsd_key(const struct slot *a, const struct slot *b)
+{
+	int d = strcmp(a->n->vmsd, b->n->vmsd);
+
+	if (d)
+		return d;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Orders renaming candidates by key, then position (a stable order). */
+static int cmp_vmsd_slot(const void *x, const void *y)
+{
+	const struct slot *a = *(const struct slot *const *)x;
+	const struct slot *b = *(const struct slot *const *)y;
+	int d = cmp_vmsd_key(a, b);
+
+	if (d)
+		return d;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* End of the run of candidates in @c[@i..@n) with the key of @c[@i]. */
+static size_t vmsd_run(struct slot **c, size_t i, size_t n)
+{
+	size_t e = i + 1;
+
+	while (e < n && !cmp_vmsd_key(c[i], c[e]))
+		e++;
+	return e;
+}
+
 /*
  * Fields renamed between versions: an unpaired struct field of A and one
  * of B with the same description (vmsd) name and index are paired, when
- * that description occurs once among the unpaired ones on each side.
+ * that description occurs once among the unpaired ones on each side (on
+ * A's side any kind of node counts, on B's only fields).  A pairing only
+ * takes its own key's two candidates, so keys are independent and each is
+ * settled at once: both sides' candidates are sorted by key and merged,
+ * which keeps hostile trees of many same-described fields O(n log n)
+ * instead of O(na * nb).  @ca and @cb are scratch arrays of @na and @nb.
  */
 static void pair_renamed(struct slot *sa, size_t na, struct slot *sb,
-			 size_t nb)
+			 size_t nb, struct slot **ca, struct slot **cb)
 {
-	for (size_t i = 0; i < na; i++) {
-		long match = -1;
-		int hits = 0;
+	size_t ka = 0, kb = 0, i, j;
 
-		if (sa[i].partner >= 0 || !sa[i].n->vmsd ||
-		    sa[i].n->kind != MIG_NODE_FIELD)
+	for (i = 0; i < na; i++)
+		if (sa[i].partner < 0 && sa[i].n->vmsd)
+			ca[ka++] = &sa[i];
+	for (j = 0; j < nb; j++)
+		if (sb[j].partner < 0 && sb[j].n->vmsd &&
+		    sb[j].n->kind == MIG_NODE_FIELD)
+			cb[kb++] = &sb[j];
+	if (!ka || !kb)
+		return;
+	qsort(ca, ka, sizeof(*ca), cmp_vmsd_slot);
+	qsort(cb, kb, sizeof(*cb), cmp_vmsd_slot);
+	for (i = 0, j = 0; i < ka && j < kb;) {
+		int d = cmp_vmsd_key(ca[i], cb[j]);
+		size_t ei, ej;
+
+		/* Step one at a time: measuring a run here would rescan it. */
+		if (d < 0) {
+			i++;
 			continue;
-		for (size_t j = 0; j < nb; j++) {
-			if (sb[j].partner >= 0 || !sb[j].n->vmsd ||
-			    sb[j].n->kind != MIG_NODE_FIELD ||
-			    sb[j].index != sa[i].index ||
-			    strcmp(sb[j].n->vmsd, sa[i].n->vmsd))
-				continue;
-			match = (long)j;
-			hits++;
 		}
-		for (size_t k = 0; k < na && hits == 1; k++)
-			if (k != i && sa[k].partner < 0 && sa[k].n->vmsd &&
-			    sa[k].index == sa[i].index &&
-			    !strcmp(sa[k].n->vmsd, sa[i].n->vmsd))
-				hits++;
-		if (hits != 1)
+		if (d > 0) {
+			j++;
 			continue;
-		sa[i].partner = match;
-		sb[match].partner = (long)i;
-		sa[i].renamed = true;
-		sb[match].renamed = true;
+		}
+		ei = vmsd_run(ca, i, ka);
+		ej = vmsd_run(cb, j, kb);
+		if (ei - i == 1 && ej - j == 1 &&
+		    ca[i]->n->kind == MIG_NODE_FIELD) {
+			ca[i]->partner = (long)cb[j]->pos;
+			cb[j]->partner = (long)ca[i]->pos;
+			ca[i]->renamed = true;
+			cb[j]->renamed = true;
+		}
+		i = ei;
+		j = ej;
 	}
 }
 
@@ -948,7 +995,8 @@ static void diff_children(struct cmp *c, const struct mig_node *a,
 			j++;
 		}
 	}
-	pair_renamed(sa, na, sb, nb);
+	/* The by-key indexes are done with: reuse them as scratch. */
+	pair_renamed(sa, na, sb, nb, ia, ib);
 	for (i = 0; i < na && !c->nomem; i++) {
 		size_t old = push_step(c, &sa[i]);
 

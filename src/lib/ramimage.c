@@ -668,12 +668,59 @@ int mig_ram_image_on_page(void *ctx, const struct mig_page *pg)
 /* ------------------------------------------------------------------ */
 /* Finishing                                                           */
 
-/* "ram/NAME" for block @name: see mig_ram_image_finish(). */
-static char *file_name(const struct mig_ram_image *img, size_t upto,
-		       const char *name)
+/*
+ * The file names given so far, with the next "~N" to try after each:
+ * hostile streams send thousands of blocks whose names sanitise alike,
+ * and rescanning all earlier names for every try made naming cubic.
+ * Open addressing over a power-of-two table at most half full.
+ */
+struct name_entry {
+	const char *name;	/* a block's file, NULL if the slot is free */
+	unsigned next;		/* first "~N" not known taken, 0 for 2 */
+};
+
+struct name_set {
+	struct name_entry *e;
+	size_t mask;
+};
+
+static int name_set_init(struct name_set *ns, size_t n)
+{
+	size_t cap = 16;
+
+	if (n > SIZE_MAX / 4 / sizeof(*ns->e))
+		return -1;
+	while (cap / 2 < n)
+		cap *= 2;
+	ns->e = calloc(cap, sizeof(*ns->e));
+	ns->mask = cap - 1;
+	return ns->e ? 0 : -1;
+}
+
+/* The entry for @name, or the free slot where it belongs. */
+static struct name_entry *name_slot(const struct name_set *ns,
+				    const char *name)
+{
+	size_t i = (size_t)XXH3_64bits(name, strlen(name)) & ns->mask;
+
+	while (ns->e[i].name && strcmp(ns->e[i].name, name))
+		i = (i + 1) & ns->mask;
+	return &ns->e[i];
+}
+
+/*
+ * "ram/NAME" for block @name, entered in @ns: see mig_ram_image_finish().
+ * A name taken gets the first free "~2", "~3"...  Every "~N" below a
+ * base's next is taken (names are never given back), so the search for
+ * the base's next collision starts there and gives the name a rescan
+ * from "~2" would.
+ */
+static char *file_name(struct name_set *ns, const char *name)
 {
 	size_t n = strlen(name);
 	char *f = malloc(4 + n + 16);
+	struct name_entry *base, *e;
+	unsigned dup;
 
 	if (!f)
 		return NULL;
@@ -685,21 +732,26 @@ static char *file_name(const struct mig_ram_image *img, size_t upto,
 			    (k == 0 && c == '.')) ? '_' : (char)c;
 	}
 	f[4 + n] = '\0';
-	for (unsigned dup = 2;; dup++) {
-		bool taken = false;
-
-		for (size_t j = 0; j < upto && !taken; j++)
-			taken = img->blocks[j].file &&
-				!strcmp(img->blocks[j].file, f);
-		if (!taken)
-			return f;
-		snprintf(f + 4 + n, 16, "~%u", dup);
+	e = name_slot(ns, f);
+	if (e->name) {
+		/* @base stays put: the table is never resized. */
+		base = e;
+		for (dup = base->next ? base->next : 2;; dup++) {
+			snprintf(f + 4 + n, 16, "~%u", dup);
+			e = name_slot(ns, f);
+			if (!e->name)
+				break;
+		}
+		base->next = dup + 1;
 	}
+	e->name = f;
+	return f;
 }
 
 int mig_ram_image_finish(struct mig_ram_image *img,
 			 const struct mig_stream *s, struct mig_error *err)
 {
+	struct name_set names = { 0 };
 	int ret;
 
 	if (!img->psize && s->nram_blocks) {
@@ -715,6 +767,10 @@ int mig_ram_image_finish(struct mig_ram_image *img,
 		if (ret)
 			return ret;
 	}
+	if ((img->flags & MIG_IMAGE_FILES) &&
+	    name_set_init(&names, s->nram_blocks))
+		return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
+				     "out of memory");
 	for (size_t bi = 0; bi < s->nram_blocks; bi++) {
 		const struct mig_ram_block *rb = &s->ram_blocks[bi];
 		uint64_t npages = (rb->length + img->psize - 1) / img->psize;
@@ -723,24 +779,31 @@ int mig_ram_image_finish(struct mig_ram_image *img,
 
 		ret = get_block(img, bi, npages, &b, err);
 		if (ret)
-			return ret;
+			goto out;
 		if (!(img->flags & MIG_IMAGE_FILES))
 			continue;
 		ret = open_file(img, b, bi, rb->length, err);
 		if (ret)
-			return ret;
-		if (ftruncate(b->fd, (off_t)rb->length))
-			return io_error(err, "cannot size", b->tmp);
-		b->file = file_name(img, bi, rb->name);
+			goto out;
+		if (ftruncate(b->fd, (off_t)rb->length)) {
+			ret = io_error(err, "cannot size", b->tmp);
+			goto out;
+		}
+		b->file = file_name(&names, rb->name);
 		n = b->file ? strlen(img->dir) + strlen(b->file) + 2 : 0;
 		b->path = b->file ? malloc(n) : NULL;
-		if (!b->path)
-			return mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
-					     "out of memory");
+		if (!b->path) {
+			ret = mig_error_set(err, MIG_ENOMEM, MIG_NO_OFFSET,
+					    "out of memory");
+			goto out;
+		}
 		snprintf(b->path, n, "%s/%s", img->dir, b->file);
 	}
 	img->finished = true;
-	return 0;
+	ret = 0;
+out:
+	free(names.e);
+	return ret;
 }
 
 int mig_ram_image_commit(struct mig_ram_image *img, bool overwrite,

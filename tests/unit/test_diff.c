@@ -851,6 +851,222 @@ static void test_real_novmdesc(void **state)
 	json_decref(doc);
 }
 
+/* ------------------------------------------------------------------ */
+/* Renamed fields                                                      */
+
+/* A uint8 field of section "d"; @vmsd NULL for none, @index < 0 none. */
+struct fld {
+	const char *name;
+	const char *vmsd;
+	int index;
+};
+
+/* A stream of one section "d" holding @n uint8 fields, all 7. */
+static void fields_stream(struct buf *b, const struct fld *f, size_t n)
+{
+	json_t *fields = json_array(), *vmdesc;
+
+	memset(b, 0, sizeof(*b));
+	put_header(b);
+	put_config(b, "pc-q35-7.2");
+	put_full(b, 2, "d", 0, 1);
+	for (size_t k = 0; k < n; k++) {
+		json_t *o = json_pack("{s:s, s:s, s:i}", "name", f[k].name,
+				      "type", "uint8", "size", 1);
+
+		assert_non_null(o);
+		if (f[k].vmsd)
+			json_object_set_new(o, "vmsd_name",
+					    json_string(f[k].vmsd));
+		if (f[k].index >= 0)
+			json_object_set_new(o, "index",
+					    json_integer(f[k].index));
+		json_array_append_new(fields, o);
+		buf_u8(b, 7);
+	}
+	put_footer(b, 2);
+	put_eof(b);
+	vmdesc = json_pack("{s:i, s:[{s:s, s:i, s:s, s:i, s:o}]}",
+			   "page_size", PS, "devices", "name", "d",
+			   "instance_id", 0, "vmsd_name", "d", "version", 1,
+			   "fields", fields);
+	assert_non_null(vmdesc);
+	put_vmdesc(b, vmdesc);
+	json_decref(vmdesc);
+}
+
+static json_t *diff_fields(const struct fld *fa, size_t na,
+			   const struct fld *fb, size_t nb)
+{
+	struct buf ba, bb;
+	struct mig_diff_side *a = NULL, *b = NULL;
+	struct mig_error err;
+	json_t *doc = NULL;
+
+	fields_stream(&ba, fa, na);
+	fields_stream(&bb, fb, nb);
+	assert_int_equal(read_side(&ba, NULL, &a, &err), 0);
+	assert_int_equal(read_side(&bb, NULL, &b, &err), 0);
+	assert_int_equal(mig_diff_compare(a, b, NULL, &doc, &err), 0);
+	assert_non_null(doc);
+	mig_diff_side_free(a);
+	mig_diff_side_free(b);
+	buf_free(&ba);
+	buf_free(&bb);
+	return doc;
+}
+
+static void expect_renamed(const json_t *doc, const char *path,
+			   const char *b_name, const char *vmsd)
+{
+	const json_t *e = entry_at(doc, path);
+
+	if (!e)
+		fail_msg("no difference at %s", path);
+	assert_string_equal(str(e, "change"), "renamed");
+	assert_string_equal(str(e, "b_name"), b_name);
+	assert_string_equal(str(e, "vmsd"), vmsd);
+}
+
+static void expect_only(const json_t *doc, const char *path,
+			const char *change)
+{
+	const json_t *e = entry_at(doc, path);
+
+	if (!e)
+		fail_msg("no difference at %s", path);
+	assert_string_equal(str(e, "change"), change);
+}
+
+/*
+ * A field is paired by description name and index only when that key is
+ * unique among the unpaired fields of both sides.
+ */
+static void test_renamed_pairs(void **state)
+{
+	static const struct fld fa[] = {
+		{ "nov1", NULL, -1 },	/* no description: never paired */
+		{ "p", "k2", -1 },	/* two on A's side */
+		{ "old1", "k1", -1 },
+		{ "same", "k4", -1 },	/* paired by name */
+		{ "q", "k2", -1 },
+		{ "s", "k3", -1 },	/* two on B's side */
+		{ "v", "k4", -1 },
+		{ "ix", "k6", 0 },	/* same index */
+		{ "jx", "k7", 0 },	/* index on A's side only */
+		{ "kx", "k8", -1 },	/* description only on A's side */
+	};
+	static const struct fld fb[] = {
+		{ "u", "k3", -1 },
+		{ "nov2", NULL, -1 },
+		{ "w", "k4", -1 },
+		{ "iy", "k6", 0 },
+		{ "new1", "k1", -1 },
+		{ "r", "k2", -1 },
+		{ "same", "k4", -1 },
+		{ "jy", "k7", -1 },
+		{ "t", "k3", -1 },
+		{ "ky", "k9", -1 },
+	};
+	json_t *doc, *d, *e;
+	size_t i;
+	const char *const order[] = {
+		"d.nov1", "d.p", "d.old1", "d.q", "d.s", "d.v", "d.ix[0]",
+		"d.jx[0]", "d.kx", "d.u", "d.nov2", "d.r", "d.jy", "d.t", "d.ky",
+	};
+
+	(void)state;
+	doc = diff_fields(fa, sizeof(fa) / sizeof(fa[0]), fb, 
+			  sizeof(fb) / sizeof(fb[0]));
+	expect_renamed(doc, "d.old1", "new1", "k1");
+	expect_renamed(doc, "d.v", "w", "k4");
+	/* An indexed field's path ends in its index. */
+	expect_renamed(doc, "d.ix[0]", "iy", "k6");
+	expect_only(doc, "d.nov1", "only_a");
+	expect_only(doc, "d.nov2", "only_b");
+	expect_only(doc, "d.p", "only_a");
+	expect_only(doc, "d.q", "only_a");
+	expect_only(doc, "d.r", "only_b");
+	expect_only(doc, "d.s", "only_a");
+	expect_only(doc, "d.t", "only_b");
+	expect_only(doc, "d.u", "only_b");
+	expect_only(doc, "d.jx[0]", "only_a");
+	expect_only(doc, "d.jy", "only_b");
+	expect_only(doc, "d.kx", "only_a");
+	expect_only(doc, "d.ky", "only_b");
+	assert_null(entry_at(doc, "d.same"));
+	/* A's slots in A's order, then B's unpaired ones in B's. */
+	d = json_object_get(section(doc, "d"), "differences");
+	assert_int_equal(json_array_size(d), sizeof(order) / sizeof(order[0]));
+	json_array_foreach(d, i, e)
+		assert_string_equal(str(e, "path"), order[i]);
+	json_decref(doc);
+}
+
+/*
+ * Many fields: 10000 renamed ones with keys of their own, and 10000 per
+ * side sharing one key (never paired).  Pairing them one against all
+ * took O(n^2) string compares.
+ */
+static void test_renamed_many(void **state)
+{
+	enum { N = 10000 };
+	struct fld *fa = calloc(2 * N, sizeof(*fa));
+	struct fld *fb = calloc(2 * N, sizeof(*fb));
+	char (*names)[3][16] = calloc(2 * N, sizeof(*names));
+	size_t counts[3] = { 0 }, i;
+	json_t *doc, *e;
+
+	(void)state;
+	assert_non_null(fa);
+	assert_non_null(fb);
+	assert_non_null(names);
+	for (i = 0; i < 2 * N; i++) {
+		/* Interleaved, and B's in the other order. */
+		size_t k = i / 2;
+
+		snprintf(names[i][0], 16, "%c%zu", i % 2 ? 'c' : 'a', k);
+		snprintf(names[i][1], 16, "%c%zu", i % 2 ? 'd' : 'b', k);
+		snprintf(names[i][2], 16, "v%zu", k);
+		fa[i] = (struct fld){ names[i][0], i % 2 ? "x" : names[i][2],
+				      -1 };
+		fb[2 * N - 1 - i] = (struct fld){
+			names[i][1], i % 2 ? "x" : names[i][2], -1 };
+	}
+	doc = diff_fields(fa, 2 * N, fb, 2 * N);
+	json_array_foreach(json_object_get(section(doc, "d"), "differences"),
+			   i, e) {
+		const char *c = str(e, "change");
+		const char *p = str(e, "path");
+		unsigned long k;
+
+		if (!strcmp(c, "renamed")) {
+			char want[16];
+
+			assert_int_equal(sscanf(p, "d.a%lu", &k), 1);
+			snprintf(want, sizeof(want), "b%lu", k);
+			assert_string_equal(str(e, "b_name"), want);
+			snprintf(want, sizeof(want), "v%lu", k);
+			assert_string_equal(str(e, "vmsd"), want);
+			counts[0]++;
+		} else if (!strcmp(c, "only_a")) {
+			assert_int_equal(sscanf(p, "d.c%lu", &k), 1);
+			counts[1]++;
+		} else {
+			assert_string_equal(c, "only_b");
+			assert_int_equal(sscanf(p, "d.d%lu", &k), 1);
+			counts[2]++;
+		}
+	}
+	assert_int_equal(counts[0], N);
+	assert_int_equal(counts[1], N);
+	assert_int_equal(counts[2], N);
+	json_decref(doc);
+	free(names);
+	free(fa);
+	free(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -877,6 +1093,8 @@ int main(void)
 		cmocka_unit_test(test_real_random),
 		cmocka_unit_test(test_real_versions),
 		cmocka_unit_test(test_real_novmdesc),
+		cmocka_unit_test(test_renamed_pairs),
+		cmocka_unit_test(test_renamed_many),
 	};
 
 	return cmocka_run_group_tests_name("diff", tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1030,6 +1031,131 @@ static void image_digests_need_the_base_page(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Block file names                                                    */
+
+/* A stream announcing one page for each of the @n blocks @names. */
+static void blocks_stream(struct buf *b, const char *const *names, size_t n)
+{
+	memset(b, 0, sizeof(*b));
+	put_header(b);
+	put_start(b, 1, "ram", 0, 4);
+	put_ram_mem_size(b, n * PS);
+	for (size_t i = 0; i < n; i++)
+		put_ram_block(b, names[i], PS);
+	put_ram_eos(b);
+	put_footer(b, 1);
+	put_eof(b);
+}
+
+/* The files of blocks @names are @want (committed, then checked). */
+static void expect_files(const char *const *names, const char *const *want,
+			 size_t n, bool commit)
+{
+	char dir[] = "/tmp/migstream-test-XXXXXX";
+	char path[512];
+	struct mig_ram_image *img;
+	struct mig_stream *s;
+	struct mig_error err;
+	struct buf b;
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	blocks_stream(&b, names, n);
+	assert_int_equal(image_of(&b, MIG_IMAGE_FILES, dir, false, &img, &s,
+				  &err), 0);
+	assert_int_equal(s->nram_blocks, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(mig_ram_image_file(img, i), want[i]);
+	if (commit) {
+		assert_int_equal(mig_ram_image_commit(img, false, &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, want[i]);
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(st.st_size, PS);
+		}
+	}
+	mig_ram_image_free(img);
+	mig_stream_free(s);
+	rmtree(dir);
+	buf_free(&b);
+}
+
+/*
+ * Names that sanitise alike get "~2", "~3"... in block order, the first
+ * not taken, whether taken by another collision or by a block literally
+ * named so.
+ */
+static void image_file_name_collisions(void **state)
+{
+	static const char *const names[] = {
+		"pc.ram", "a/b", "a_b", "a b", "a_b~2", "a_b~5", "a\\b",
+		"a\tb", ".x", "_x", "/x", "a\xff" "b", "x.y", "a?b",
+	};
+	static const char *const want[] = {
+		"ram/pc.ram", "ram/a_b", "ram/a_b~2", "ram/a_b~3",
+		"ram/a_b~2~2", "ram/a_b~5", "ram/a_b~4", "ram/a_b~6",
+		"ram/_x", "ram/_x~2", "ram/_x~3", "ram/a_b~7", "ram/x.y",
+		"ram/a?b",
+	};
+
+	(void)state;
+	expect_files(names, want, sizeof(names) / sizeof(names[0]), true);
+}
+
+/*
+ * The most blocks a stream may have (4096), all named alike: each name
+ * was found by rescanning every earlier name for each "~N" tried, cubic
+ * in the blocks.  Each block keeps a file open until commit, so as many
+ * blocks as the descriptor limit allows.
+ */
+static void image_file_names_many(void **state)
+{
+	enum { N = 4096 };
+	static const char bad[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+				  "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14"
+				  "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e"
+				  "\x1f\x20\x7f\x80\x81\x82\x83\x84\x85\x86"
+				  "\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90"
+				  "\x91\x92\x93\x94\x95\x96\x97\x98\x99\x9a"
+				  "/\\\x9b\xff";
+	char (*name)[3] = calloc(N, sizeof(*name));
+	char (*file)[16] = calloc(N, sizeof(*file));
+	const char **names = calloc(N, sizeof(*names));
+	const char **want = calloc(N, sizeof(*want));
+	struct rlimit rl;
+	size_t n = N;
+
+	(void)state;
+	assert_int_equal(sizeof(bad) - 1, 64);
+	assert_non_null(name);
+	assert_non_null(file);
+	assert_non_null(names);
+	assert_non_null(want);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < N + 64)
+			n = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+	}
+	for (size_t i = 0; i < n; i++) {
+		name[i][0] = bad[i / 64];
+		name[i][1] = bad[i % 64];
+		names[i] = name[i];
+		if (i)
+			snprintf(file[i], sizeof(file[i]), "ram/__~%zu", i + 1);
+		else
+			snprintf(file[i], sizeof(file[i]), "ram/__");
+		want[i] = file[i];
+	}
+	expect_files(names, want, n, false);
+	free(name);
+	free(file);
+	free(names);
+	free(want);
+}
+
+/* ------------------------------------------------------------------ */
 /* Real streams                                                        */
 
 #define STREAMS "testdata/streams/"
@@ -1276,6 +1402,8 @@ int main(void)
 		cmocka_unit_test(real_mapped_ram_stream),
 		cmocka_unit_test(real_random_stream),
 		cmocka_unit_test(real_xbzrle_stream),
+		cmocka_unit_test(image_file_name_collisions),
+		cmocka_unit_test(image_file_names_many),
 	};
 
 	return cmocka_run_group_tests_name("ramfull", tests, NULL, NULL);
