@@ -8,7 +8,7 @@
 # and runs every command on each mutation; and a small schema made from
 # schemas/qemu-7.2, through the schema commands.
 #
-#   SWEEP_N=2000   mutations (default 300: a few minutes on 2 cores)
+#   SWEEP_N=5000   mutations (default 1000: about four minutes on 2 cores)
 #   SWEEP_SEED=7   another deterministic set (default 1)
 #   SWEEP_KEEP=1   keep every mutation in the work folder
 #   SWEEP_DIR=DIR  the work folder (default: a temporary one, removed)
@@ -26,7 +26,7 @@ cd "$top" || exit 2
 
 BIN=$top/$O/migstream
 SWEEP=$O/tests/sweep/sweep
-N=${SWEEP_N:-300}
+N=${SWEEP_N:-1000}
 SEED=${SWEEP_SEED:-1}
 
 for f in "$BIN" "$SWEEP" "$O/tests/fuzz/mkseeds"; do
