@@ -54,7 +54,7 @@ for h in "$@"; do
 	rc=$?
 	stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
-	line="$stamp $rev fuzz_$h: ${T} s, $(stat number_of_executed_units) execs, ${cov:-cov: ?}, corpus $(find "$corpus" -type f | wc -l) files, peak $(stat peak_rss_mb) MiB"
+	line="$stamp $rev fuzz_$h: ${T} s, $(stat number_of_executed_units) execs, ${cov:-cov: ?}, corpus $(find "$corpus/" -type f | wc -l) files, peak $(stat peak_rss_mb) MiB"
 	if [ "$rc" -eq 0 ]; then
 		line="$line: ok"
 	else
