@@ -897,6 +897,7 @@ int mig_schema_decode(struct mig_reader *r, const struct mig_schema *s,
 	uint64_t best_off = 0;
 	char best_msg[MIG_MSG_MAX] = "";
 	char best_vmsd[128] = "";
+	bool gave_up = false;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -943,7 +944,7 @@ int mig_schema_decode(struct mig_reader *r, const struct mig_schema *s,
 				snprintf(best_msg, sizeof(best_msg),
 					 "gave up after %u layouts (too many unknown conditions)",
 					 out->tries);
-				fits = fits ? fits : 0;
+				gave_up = true;
 				goto done;
 			}
 			out->tries++;
@@ -1012,6 +1013,21 @@ done:
 			 "schema %s: gave up at 0x%" PRIx64 " in layout %u: more than %u steps (nodes, fields and condition lookups) for one section",
 			 s->name ? s->name : s->file, d->spent_at, out->tries,
 			 MIG_SECTION_WORK_MAX);
+		ret = mig_rd_rewind(r, start, err);
+		goto out_free;
+	}
+	if (fits == 1 && gave_up) {
+		/* One layout fits, but those not tried may too: the decoder
+		 * does not guess. */
+		mig_node_free(out->tree);
+		out->tree = NULL;
+		out->vmsd = NULL;
+		out->legacy = false;
+		out->choices = 0;
+		out->fail_offset = start;
+		snprintf(out->why, sizeof(out->why),
+			 "schema %s: one layout fits, but it gave up after %u layouts (too many unknown conditions) without trying the others",
+			 s->name ? s->name : s->file, out->tries);
 		ret = mig_rd_rewind(r, start, err);
 		goto out_free;
 	}

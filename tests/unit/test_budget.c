@@ -444,6 +444,63 @@ static void test_decode_stream_steps(void **state)
 	buf_free(&b);
 }
 
+static bool ends_at_zero(void *ctx, uint64_t off)
+{
+	(void)ctx;
+	return off == 0;
+}
+
+/*
+ * Layouts are tried up to a limit (256 by default; 1 here).  Nine unknown
+ * conditions, each over a buffer of 16 << i bytes: the first layout tried
+ * (all left out) fits the empty payload, and then the limit stops the
+ * search for a second: an untried layout might fit too, so the one found
+ * is not kept (the decoder does not guess).
+ */
+static void test_decode_tries_not_guessed(void **state)
+{
+	struct mig_schema *sch = NULL;
+	struct mig_sdecode_in in = {
+		.idstr = "dev", .version = 1, .section_id = 1,
+		.end_ok = ends_at_zero, .max_tries = 1,
+	};
+	struct mig_sdecode_out out;
+	struct mig_reader *r = NULL;
+	struct mig_error err;
+	struct buf t = { 0 };
+
+	(void)state;
+	text(&t, "{\"migstream_schema\": 1, \"name\": \"qemu-7.2\","
+		 " \"qemu\": \"7.2\", \"target\": \"x86_64\",");
+	text(&t, " \"machines\": [{\"name\": \"pc-test-1.0\", \"default\": true,"
+		 " \"footers\": true, \"configuration\": true, \"vmdesc\": true}],");
+	text(&t, " \"vmsds\": [{\"id\": \"dev\", \"version\": 1,"
+		 " \"sections\": [\"dev\"], \"fields\": [");
+	for (unsigned i = 0; i < 9; i++)
+		text(&t, "%s{\"name\": \"b%u\", \"type\": \"buffer\","
+			 " \"size\": %u, \"exists\": {\"unknown\": \"x\"}}",
+		     i ? ", " : "", i, 16u << i);
+	text(&t, "]}]}");
+	mig_error_clear(&err);
+	if (mig_schema_load_mem((const char *)t.p, t.len, "tries.json", &sch,
+				&err))
+		fail_msg("schema: %s", err.msg);
+	assert_int_equal(mig_reader_from_mem(&r, "", 0, "p", &err), 0);
+	assert_int_equal(mig_schema_decode(r, sch, &in, &out, &err), 0);
+	assert_int_equal(out.result, MIG_SDEC_NONE);
+	assert_null(out.tree);
+	if (!strstr(out.why, "one layout fits, but it gave up after 1 layouts"))
+		fail_msg("%s", out.why);
+	/* With room for every layout, the one that fits is kept. */
+	in.max_tries = 0;
+	assert_int_equal(mig_schema_decode(r, sch, &in, &out, &err), 0);
+	assert_int_equal(out.result, MIG_SDEC_OK);
+	mig_node_free(out.tree);
+	mig_reader_free(r);
+	mig_schema_free(sch);
+	buf_free(&t);
+}
+
 /*
  * The first layout fits, the budget runs out looking for a second: an
  * untried one may fit too, and the decoder never guesses between them.
@@ -519,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_check_lookups),
 		cmocka_unit_test(test_decode_total_steps),
 		cmocka_unit_test(test_decode_stream_steps),
+		cmocka_unit_test(test_decode_tries_not_guessed),
 		cmocka_unit_test(test_decode_fit_not_kept),
 		cmocka_unit_test(test_decode_fields_left_out),
 		cmocka_unit_test(test_decode_lookups),
